@@ -1,0 +1,226 @@
+package io.statekeeper.state;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import jakarta.servlet.http.HttpServletRequest;
+
+import org.springframework.http.CacheControl;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.HttpMediaTypeNotSupportedException;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+import io.statekeeper.storage.StoredVersion;
+import io.statekeeper.storage.VersionHeader;
+
+/**
+ * REST v1: {@code /api/v1/states}. Thin: it reads headers and the body (bounded while
+ * streaming), and leaves every decision to {@link StateService}.
+ */
+@RestController
+@RequestMapping("/api/v1/states")
+@Tag(name = "states", description = "Durable, versioned JSON states")
+class StateController {
+
+	private static final CacheControl NO_CACHE = CacheControl.noCache().cachePrivate();
+
+	private final StateService service;
+
+	StateController(StateService service) {
+		this.service = service;
+	}
+
+	@GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
+	@Operation(summary = "List every stored state")
+	@ApiResponse(responseCode = "200", description = "The states, by name")
+	List<StateSummary> list() {
+		return this.service.list();
+	}
+
+	@GetMapping("/{name}")
+	@Operation(summary = "Read a state: the exact bytes last stored",
+			description = "ETag is the revision in quotes; If-None-Match with the current ETag answers 304.")
+	@ApiResponse(responseCode = "200", description = "The state",
+			content = @Content(mediaType = "application/json", schema = @Schema(type = "object")))
+	@ApiResponse(responseCode = "304", description = "Not modified since the given ETag")
+	@ApiResponse(responseCode = "404", description = "No such state")
+	@ApiResponse(responseCode = "503", description = "The state is damaged and held or unrecoverable")
+	ResponseEntity<byte[]> get(@PathVariable String name,
+			@RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch) {
+		StateService.checkName(name);
+		Precondition precondition = Precondition.parse(null, ifNoneMatch);
+		StoredVersion version = this.service.get(name);
+		if (precondition.notModified(version.header())) {
+			return ResponseEntity.status(HttpStatus.NOT_MODIFIED)
+				.eTag(etag(version.header()))
+				.cacheControl(NO_CACHE)
+				.build();
+		}
+		return body(version);
+	}
+
+	@PutMapping(path = "/{name}", consumes = { MediaType.APPLICATION_JSON_VALUE, "application/*+json" },
+			produces = MediaType.APPLICATION_JSON_VALUE)
+	@Operation(summary = "Create or replace a state",
+			description = "The body is stored byte for byte. "
+					+ "If-Match: \"<rev>\" makes it conditional on the current revision; If-None-Match: * on creation.")
+	@RequestBody(required = true,
+			content = @Content(mediaType = "application/json",
+					schema = @Schema(type = "object", requiredProperties = { "version", "resources", "metadata" })))
+	@ApiResponse(responseCode = "200", description = "Replaced")
+	@ApiResponse(responseCode = "201", description = "Created")
+	@ApiResponse(responseCode = "400", description = "Invalid name, malformed JSON or conditional header")
+	@ApiResponse(responseCode = "412", description = "If-Match or If-None-Match does not hold")
+	@ApiResponse(responseCode = "413", description = "Larger than statekeeper.storage.max-state-size")
+	@ApiResponse(responseCode = "415", description = "Not application/json")
+	@ApiResponse(responseCode = "422", description = "JSON, but not a state")
+	@ApiResponse(responseCode = "503", description = "Busy, damaged, or the store is unavailable (Retry-After)")
+	@ApiResponse(responseCode = "507", description = "The store is full")
+	ResponseEntity<StateSummary> put(@PathVariable String name,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
+			@RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch,
+			@Parameter(hidden = true) HttpServletRequest request)
+			throws IOException, HttpMediaTypeNotSupportedException {
+		StateService.checkName(name);
+		requireUtf8(request);
+		Precondition precondition = Precondition.parse(ifMatch, ifNoneMatch);
+		byte[] body = readBody(request, this.service.maxStateSize());
+		StateService.WriteResult result = this.service.put(name, body, precondition);
+		return written(result);
+	}
+
+	@DeleteMapping("/{name}")
+	@Operation(summary = "Delete a state (its history is kept)")
+	@ApiResponse(responseCode = "204", description = "Deleted")
+	@ApiResponse(responseCode = "404", description = "No such state")
+	@ApiResponse(responseCode = "412", description = "If-Match does not hold")
+	ResponseEntity<Void> delete(@PathVariable String name,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		StateService.checkName(name);
+		this.service.delete(name, Precondition.parse(ifMatch, null));
+		return ResponseEntity.noContent().build();
+	}
+
+	@GetMapping(path = "/{name}/versions", produces = MediaType.APPLICATION_JSON_VALUE)
+	@Operation(summary = "List every readable revision, newest first")
+	@ApiResponse(responseCode = "200", description = "The current version and the kept earlier ones")
+	@ApiResponse(responseCode = "404", description = "No such state")
+	List<VersionSummary> versions(@PathVariable String name) {
+		return this.service.versions(StateService.checkName(name));
+	}
+
+	@GetMapping("/{name}/versions/{revision}")
+	@Operation(summary = "Read one revision's exact bytes, verified against its checksum")
+	@ApiResponse(responseCode = "200", description = "That revision",
+			content = @Content(mediaType = "application/json", schema = @Schema(type = "object")))
+	@ApiResponse(responseCode = "404", description = "No such state or revision")
+	@ApiResponse(responseCode = "503", description = "The revision is damaged (moved to quarantine)")
+	ResponseEntity<byte[]> version(@PathVariable String name, @PathVariable String revision) {
+		StateService.checkName(name);
+		return body(this.service.version(name, parseRevision(revision)));
+	}
+
+	@PostMapping(path = "/{name}/versions/{revision}/restore", produces = MediaType.APPLICATION_JSON_VALUE)
+	@Operation(summary = "Make a kept revision current again, as a new revision")
+	@ApiResponse(responseCode = "200", description = "Restored")
+	@ApiResponse(responseCode = "404", description = "No such state or revision")
+	@ApiResponse(responseCode = "412", description = "If-Match does not hold")
+	ResponseEntity<StateSummary> restore(@PathVariable String name, @PathVariable String revision,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+		StateService.checkName(name);
+		long parsed = parseRevision(revision);
+		StateService.WriteResult result = this.service.restore(name, parsed, Precondition.parse(ifMatch, null));
+		return ResponseEntity.ok().eTag(etag(result.summary())).body(result.summary());
+	}
+
+	private static ResponseEntity<byte[]> body(StoredVersion version) {
+		return ResponseEntity.ok()
+			.contentType(MediaType.APPLICATION_JSON)
+			.eTag(etag(version.header()))
+			.lastModified(version.header().updatedAt())
+			.cacheControl(NO_CACHE)
+			.body(version.body());
+	}
+
+	private static ResponseEntity<StateSummary> written(StateService.WriteResult result) {
+		StateSummary summary = result.summary();
+		if (result.created()) {
+			return ResponseEntity.created(URI.create("/api/v1/states/" + summary.name()))
+				.eTag(etag(summary))
+				.body(summary);
+		}
+		return ResponseEntity.ok().eTag(etag(summary)).body(summary);
+	}
+
+	private static String etag(VersionHeader header) {
+		return "\"" + header.revision() + "\"";
+	}
+
+	private static String etag(StateSummary summary) {
+		return "\"" + summary.revision() + "\"";
+	}
+
+	private static long parseRevision(String revision) {
+		if (revision.length() > 18 || !revision.chars().allMatch((c) -> c >= '0' && c <= '9') || revision.isEmpty()
+				|| Long.parseLong(revision) < 1) {
+			throw new StateProblemException(StateProblem.INVALID_REVISION, "A revision is a positive integer");
+		}
+		return Long.parseLong(revision);
+	}
+
+	private static void requireUtf8(HttpServletRequest request) throws HttpMediaTypeNotSupportedException {
+		MediaType type = MediaType.parseMediaType(request.getContentType());
+		Charset charset = type.getCharset();
+		if (charset != null && !charset.equals(StandardCharsets.UTF_8)) {
+			throw new HttpMediaTypeNotSupportedException("JSON must be UTF-8, not " + charset);
+		}
+	}
+
+	/**
+	 * Reads the body, refusing it (413) as soon as it is known to exceed the limit: from
+	 * {@code Content-Length} before reading, or while streaming a chunked body.
+	 */
+	private static byte[] readBody(HttpServletRequest request, long max) throws IOException {
+		long declared = request.getContentLengthLong();
+		if (declared > max) {
+			throw tooLarge(declared, max);
+		}
+		InputStream in = request.getInputStream();
+		if (declared >= 0) {
+			return in.readNBytes((int) declared);
+		}
+		byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, max + 1));
+		if (body.length > max) {
+			throw tooLarge(body.length, max);
+		}
+		return body;
+	}
+
+	private static StateProblemException tooLarge(long size, long max) {
+		return new StateProblemException(StateProblem.TOO_LARGE,
+				"The body is " + ((size > max) ? "over " + max : size) + " bytes; the maximum is " + max,
+				java.util.Map.of("maxSize", max));
+	}
+
+}

@@ -1,0 +1,62 @@
+package io.statekeeper.state;
+
+import org.springframework.http.HttpStatus;
+
+/**
+ * Every way a state request can be refused, each with its own stable problem {@code type}
+ * ({@code https://statekeeper.io/problems/<slug>}), status and title. The slug doubles as
+ * the bounded {@code reason} tag of the write metrics.
+ */
+public enum StateProblem {
+
+	INVALID_NAME("invalid-name", HttpStatus.BAD_REQUEST, "Invalid state name"),
+
+	INVALID_REVISION("invalid-revision", HttpStatus.BAD_REQUEST, "Invalid revision"),
+
+	INVALID_PRECONDITION("invalid-precondition", HttpStatus.BAD_REQUEST, "Invalid conditional header"),
+
+	MALFORMED_JSON("malformed-json", HttpStatus.BAD_REQUEST, "Body is not well-formed JSON"),
+
+	DOCUMENT_TOO_COMPLEX("document-too-complex", HttpStatus.BAD_REQUEST, "Document exceeds the parser's limits"),
+
+	NOT_A_STATE("not-a-state", HttpStatus.UNPROCESSABLE_CONTENT, "Body is JSON but not a state"),
+
+	TOO_LARGE("state-too-large", HttpStatus.CONTENT_TOO_LARGE, "State too large"),
+
+	NOT_FOUND("state-not-found", HttpStatus.NOT_FOUND, "State not found"),
+
+	VERSION_NOT_FOUND("version-not-found", HttpStatus.NOT_FOUND, "Version not found"),
+
+	PRECONDITION_FAILED("precondition-failed", HttpStatus.PRECONDITION_FAILED, "Precondition failed"),
+
+	BUSY("state-busy", HttpStatus.SERVICE_UNAVAILABLE, "Another write to this state is in progress"),
+
+	HELD("state-held", HttpStatus.SERVICE_UNAVAILABLE, "State is damaged and held"),
+
+	UNRECOVERABLE("state-unrecoverable", HttpStatus.SERVICE_UNAVAILABLE, "State is damaged and unrecoverable");
+
+	private final String slug;
+
+	private final HttpStatus status;
+
+	private final String title;
+
+	StateProblem(String slug, HttpStatus status, String title) {
+		this.slug = slug;
+		this.status = status;
+		this.title = title;
+	}
+
+	public String slug() {
+		return this.slug;
+	}
+
+	public HttpStatus status() {
+		return this.status;
+	}
+
+	public String title() {
+		return this.title;
+	}
+
+}

@@ -1,0 +1,414 @@
+package io.statekeeper.state;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.stereotype.Service;
+
+import io.statekeeper.storage.FileStateRepository;
+import io.statekeeper.storage.LoadedState;
+import io.statekeeper.storage.LoadedState.Condition;
+import io.statekeeper.storage.StateRepository;
+import io.statekeeper.storage.StorageException;
+import io.statekeeper.storage.StorageProperties;
+import io.statekeeper.storage.StoredVersion;
+import io.statekeeper.storage.VersionHeader;
+
+/**
+ * The public face of states: every read and write goes through here.
+ * <ul>
+ * <li><b>One writer per state.</b> Each state has a lock; a writer waits at most
+ * {@code lock-timeout} for it (then 503). Conditions ({@code If-Match}) are checked under
+ * that lock, so check-and-write is atomic. Different states are written in parallel.</li>
+ * <li><b>Readers never block.</b> Each state's current version is an immutable snapshot
+ * (bytes and header) swapped in after its commit is durable; readers take whatever
+ * snapshot is there.</li>
+ * <li><b>Revisions only grow</b> and are never reused for a name: the counter survives
+ * deletes (a tombstone keeps it), restores, recovery and restarts.</li>
+ * <li>Every write is validated before it reaches the repository, timed
+ * ({@code statekeeper.state.writes}) and logged.</li>
+ * </ul>
+ */
+@Service
+public class StateService {
+
+	private static final Logger logger = LoggerFactory.getLogger(StateService.class);
+
+	private final StateRepository repository;
+
+	private final StateValidator validator;
+
+	private final Clock clock;
+
+	private final Duration lockTimeout;
+
+	private final long maxStateSize;
+
+	private final MeterRegistry registry;
+
+	private final DistributionSummary sizes;
+
+	private final Map<String, StateEntry> states = new ConcurrentHashMap<>();
+
+	public StateService(StateRepository repository, StateValidator validator, StorageProperties properties, Clock clock,
+			MeterRegistry registry) {
+		this.repository = repository;
+		this.validator = validator;
+		this.clock = clock;
+		this.lockTimeout = properties.lockTimeout();
+		this.maxStateSize = properties.maxStateSize().toBytes();
+		this.registry = registry;
+		this.sizes = DistributionSummary.builder("statekeeper.state.size")
+			.description("Size of states written")
+			.baseUnit("bytes")
+			.register(registry);
+		for (LoadedState loaded : repository.loadAll()) {
+			this.states.put(loaded.name(), new StateEntry(loaded));
+		}
+		Gauge.builder("statekeeper.states", this, StateService::countLive)
+			.description("States currently stored")
+			.register(registry);
+		logger.info("Loaded {} states", countLive());
+	}
+
+	/**
+	 * The largest state body accepted.
+	 * @return bytes
+	 */
+	public long maxStateSize() {
+		return this.maxStateSize;
+	}
+
+	/**
+	 * Checks a name against {@code [A-Za-z0-9][A-Za-z0-9._-]{0,127}}.
+	 * @param name the name
+	 * @return the name
+	 * @throws StateProblemException (400) if it is not valid
+	 */
+	public static String checkName(String name) {
+		if (name == null || !FileStateRepository.NAME.matcher(name).matches()) {
+			throw new StateProblemException(StateProblem.INVALID_NAME,
+					"A state name is 1 to 128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit");
+		}
+		return name;
+	}
+
+	// ------------------------------------------------------------------ reads
+
+	/**
+	 * Every stored state, by name.
+	 * @return their summaries
+	 */
+	public List<StateSummary> list() {
+		List<StateSummary> list = new ArrayList<>();
+		for (StateEntry entry : this.states.values()) {
+			Current current = entry.current;
+			if (current.live()) {
+				list.add(StateSummary.of(current.version.header()));
+			}
+		}
+		list.sort(Comparator.comparing(StateSummary::name));
+		return list;
+	}
+
+	/**
+	 * The current version of a state, from memory: never blocks, never touches the disk.
+	 * @param name the state's name
+	 * @return the version (header and exact bytes)
+	 * @throws StateProblemException 404 if absent, 503 if damaged
+	 */
+	public StoredVersion get(String name) {
+		StateEntry entry = this.states.get(checkName(name));
+		if (entry == null) {
+			throw notFound(name);
+		}
+		Current current = entry.current;
+		current.refuseIfDamaged(name);
+		if (!current.live()) {
+			throw notFound(name);
+		}
+		return current.version;
+	}
+
+	/**
+	 * Every readable revision of a state, newest first: the current one, then the kept
+	 * ones.
+	 * @param name the state's name
+	 * @return the versions
+	 */
+	public List<VersionSummary> versions(String name) {
+		StateEntry entry = this.states.get(checkName(name));
+		if (entry == null) {
+			throw notFound(name);
+		}
+		List<VersionSummary> versions = new ArrayList<>();
+		Current current = entry.current;
+		if (current.live()) {
+			versions.add(VersionSummary.of(current.version.header(), true));
+		}
+		for (VersionHeader header : this.repository.versions(name)) {
+			if (!current.live() || header.revision() != current.version.header().revision()) {
+				versions.add(VersionSummary.of(header, false));
+			}
+		}
+		return versions;
+	}
+
+	/**
+	 * One revision's exact bytes, verified against its checksum.
+	 * @param name the state's name
+	 * @param revision the revision
+	 * @return the version
+	 */
+	public StoredVersion version(String name, long revision) {
+		StateEntry entry = this.states.get(checkName(name));
+		if (entry == null) {
+			throw notFound(name);
+		}
+		return readRevision(entry, name, revision);
+	}
+
+	private StoredVersion readRevision(StateEntry entry, String name, long revision) {
+		Current current = entry.current;
+		if (current.live() && current.version.header().revision() == revision) {
+			return current.version;
+		}
+		StoredVersion version = this.repository.readVersion(name, revision);
+		if (version == null || version.header().deleted()) {
+			throw new StateProblemException(StateProblem.VERSION_NOT_FOUND,
+					"Revision " + revision + " of '" + name + "' is not kept");
+		}
+		return version;
+	}
+
+	// ------------------------------------------------------------------ writes
+
+	/**
+	 * Validates and durably stores a new revision of a state.
+	 * @param name the state's name
+	 * @param body the exact bytes
+	 * @param precondition the request's conditions
+	 * @return the result
+	 */
+	public WriteResult put(String name, byte[] body, Precondition precondition) {
+		return write("put", name, precondition, (entry, current) -> {
+			current.refuseIfDamaged(name);
+			boolean created = !current.live();
+			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), body,
+					this.clock.instant());
+			entry.commit(new StoredVersion(header, body));
+			this.sizes.record(body.length);
+			return new WriteResult(StateSummary.of(header), created);
+		}, () -> {
+			if (body.length > this.maxStateSize) {
+				throw new StateProblemException(StateProblem.TOO_LARGE,
+						"The state is " + body.length + " bytes; the maximum is " + this.maxStateSize);
+			}
+			this.validator.validate(body);
+		});
+	}
+
+	/**
+	 * Deletes a state: a tombstone becomes its current version; the history is kept. A
+	 * damaged (held or unrecoverable) state can be deleted, which clears it.
+	 * @param name the state's name
+	 * @param precondition the request's conditions
+	 */
+	public void delete(String name, Precondition precondition) {
+		write("delete", name, precondition, (entry, current) -> {
+			if (!current.live() && current.condition == Condition.OK) {
+				throw notFound(name);
+			}
+			VersionHeader header = this.repository.delete(name, current.header(), entry.nextRevision(),
+					this.clock.instant());
+			entry.commit(new StoredVersion(header, new byte[0]));
+			return null;
+		}, () -> {
+		});
+	}
+
+	/**
+	 * Makes a kept revision current again, as a new revision, through the full write
+	 * recipe. This is also how a held (damaged) state is brought back.
+	 * @param name the state's name
+	 * @param revision the revision to restore
+	 * @param precondition the request's conditions
+	 * @return the result
+	 */
+	public WriteResult restore(String name, long revision, Precondition precondition) {
+		return write("restore", name, precondition, (entry, current) -> {
+			StoredVersion source = readRevision(entry, name, revision);
+			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), source.body(),
+					this.clock.instant());
+			entry.commit(new StoredVersion(header, source.body()));
+			logger.info("Restored revision {} of '{}' as revision {}", revision, name, header.revision());
+			return new WriteResult(StateSummary.of(header), !current.live());
+		}, () -> {
+		});
+	}
+
+	private <T> T write(String operation, String name, Precondition precondition, WriteAction<T> action,
+			Runnable validation) {
+		long start = System.nanoTime();
+		String outcome = "success";
+		String reason = "none";
+		try {
+			checkName(name);
+			validation.run();
+			StateEntry entry = lock(name);
+			try {
+				Current current = entry.current;
+				if (precondition.ifMatch() != null || precondition.ifNoneMatch() != null) {
+					precondition.check(current.live() ? current.version.header() : null);
+				}
+				return action.apply(entry, current);
+			}
+			finally {
+				entry.lock.unlock();
+			}
+		}
+		catch (StateProblemException ex) {
+			outcome = "rejected";
+			reason = ex.getProblem().slug();
+			throw ex;
+		}
+		catch (StorageException ex) {
+			outcome = "failed";
+			reason = ex.getReason().tag();
+			throw ex;
+		}
+		catch (RuntimeException ex) {
+			outcome = "failed";
+			reason = "internal";
+			throw ex;
+		}
+		finally {
+			long nanos = System.nanoTime() - start;
+			Timer.builder("statekeeper.state.writes")
+				.description("State writes: count and latency")
+				.tags("operation", operation, "outcome", outcome, "reason", reason)
+				.publishPercentileHistogram()
+				.minimumExpectedValue(Duration.ofNanos(100_000))
+				.maximumExpectedValue(Duration.ofSeconds(30))
+				.register(this.registry)
+				.record(nanos, TimeUnit.NANOSECONDS);
+			logger.info("{} '{}' {} ({}) in {} ms", operation, name, outcome, reason, nanos / 1_000_000);
+		}
+	}
+
+	private StateEntry lock(String name) {
+		StateEntry entry = this.states.computeIfAbsent(name, StateEntry::new);
+		boolean locked;
+		try {
+			locked = entry.lock.tryLock(this.lockTimeout.toMillis(), TimeUnit.MILLISECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			locked = false;
+		}
+		if (!locked) {
+			throw new StateProblemException(StateProblem.BUSY, "Another write to '" + name + "' did not finish within "
+					+ this.lockTimeout.toMillis() + " ms; retry later");
+		}
+		return entry;
+	}
+
+	private double countLive() {
+		return this.states.values().stream().filter((entry) -> entry.current.live()).count();
+	}
+
+	private static StateProblemException notFound(String name) {
+		return new StateProblemException(StateProblem.NOT_FOUND, "No state named '" + name + "'");
+	}
+
+	/**
+	 * The outcome of a write.
+	 *
+	 * @param summary the new revision
+	 * @param created whether the state did not exist before
+	 */
+	public record WriteResult(StateSummary summary, boolean created) {
+
+	}
+
+	@FunctionalInterface
+	private interface WriteAction<T> {
+
+		T apply(StateEntry entry, Current current);
+
+	}
+
+	/**
+	 * A state's current version as readers see it: immutable, swapped whole.
+	 */
+	private record Current(StoredVersion version, Condition condition, List<Long> validRevisions) {
+
+		boolean live() {
+			return this.version != null && !this.version.header().deleted();
+		}
+
+		VersionHeader header() {
+			return (this.version != null) ? this.version.header() : null;
+		}
+
+		void refuseIfDamaged(String name) {
+			if (this.condition == Condition.HELD) {
+				throw new StateProblemException(StateProblem.HELD, "The current version of '" + name
+						+ "' is damaged and was moved to quarantine. Valid revisions: " + this.validRevisions
+						+ ". An admin restores one with POST /api/v1/states/" + name + "/versions/{revision}/restore",
+						Map.of("validRevisions", this.validRevisions));
+			}
+			if (this.condition == Condition.UNRECOVERABLE) {
+				throw new StateProblemException(StateProblem.UNRECOVERABLE,
+						"The current version of '" + name
+								+ "' is damaged and no valid version is kept; the damaged file is in quarantine",
+						Map.of("validRevisions", List.of()));
+			}
+		}
+
+	}
+
+	private static final class StateEntry {
+
+		final ReentrantLock lock = new ReentrantLock();
+
+		volatile Current current;
+
+		/** Guarded by {@link #lock} (after construction). */
+		long lastRevision;
+
+		StateEntry(String name) {
+			this.current = new Current(null, Condition.OK, List.of());
+		}
+
+		StateEntry(LoadedState loaded) {
+			this.current = new Current(loaded.current(), loaded.condition(), loaded.validRevisions());
+			this.lastRevision = loaded.lastRevision();
+		}
+
+		/** Takes the next revision; a failed write burns it, so none is ever reused. */
+		long nextRevision() {
+			return ++this.lastRevision;
+		}
+
+		void commit(StoredVersion version) {
+			this.current = new Current(version, Condition.OK, List.of());
+		}
+
+	}
+
+}

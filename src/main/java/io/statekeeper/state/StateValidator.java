@@ -1,0 +1,160 @@
+package io.statekeeper.state;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.ObjectReadContext;
+import tools.jackson.core.StreamReadConstraints;
+import tools.jackson.core.StreamReadFeature;
+import tools.jackson.core.TokenStreamLocation;
+import tools.jackson.core.exc.StreamConstraintsException;
+import tools.jackson.core.json.JsonFactory;
+
+import org.springframework.stereotype.Component;
+
+import io.statekeeper.storage.StorageProperties;
+
+/**
+ * Checks a state body completely before anything touches the disk, in one streaming pass
+ * that builds no tree: well-formed UTF-8 JSON with nothing after it (else 400), within
+ * the parser's limits (nesting depth, number and name lengths, duplicate keys: else 400),
+ * and a state (else 422): an object with {@code version} (string or number),
+ * {@code resources} (object or array) and {@code metadata} (object).
+ */
+@Component
+public class StateValidator {
+
+	/** Deeper documents are refused: a sane bound that no real state comes near. */
+	public static final int MAX_DEPTH = 500;
+
+	private final JsonFactory factory;
+
+	public StateValidator(StorageProperties properties) {
+		int maxString = (int) Math.min(Integer.MAX_VALUE, properties.maxStateSize().toBytes());
+		this.factory = JsonFactory.builder()
+			.streamReadConstraints(StreamReadConstraints.builder()
+				.maxNestingDepth(MAX_DEPTH)
+				.maxStringLength(maxString)
+				.maxDocumentLength(properties.maxStateSize().toBytes())
+				.build())
+			.enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+			.build();
+	}
+
+	/**
+	 * Validates a state body.
+	 * @param body the exact bytes
+	 * @throws StateProblemException if it is not a valid state
+	 */
+	public void validate(byte[] body) {
+		if (body.length == 0) {
+			throw new StateProblemException(StateProblem.MALFORMED_JSON, "The body is empty");
+		}
+		if (!looksLikeUtf8(body)) {
+			throw new StateProblemException(StateProblem.MALFORMED_JSON,
+					"JSON must be encoded as UTF-8 (RFC 8259); this body is UTF-16 or UTF-32");
+		}
+		Map<String, JsonToken> topLevel = new LinkedHashMap<>();
+		JsonToken root;
+		try (JsonParser parser = this.factory.createParser(ObjectReadContext.empty(), body)) {
+			root = parser.nextToken();
+			if (root == JsonToken.START_OBJECT) {
+				JsonToken token;
+				while ((token = parser.nextToken()) == JsonToken.PROPERTY_NAME) {
+					String field = parser.currentName();
+					JsonToken value = parser.nextToken();
+					topLevel.put(field, value);
+					parser.skipChildren();
+				}
+				if (token != JsonToken.END_OBJECT) {
+					throw new StateProblemException(StateProblem.MALFORMED_JSON, "Unexpected end of input");
+				}
+			}
+			else {
+				parser.skipChildren();
+			}
+			if (parser.nextToken() != null) {
+				throw new StateProblemException(StateProblem.MALFORMED_JSON,
+						"Trailing data after the JSON value, at " + where(parser.currentLocation()));
+			}
+		}
+		catch (StreamConstraintsException ex) {
+			throw new StateProblemException(StateProblem.DOCUMENT_TOO_COMPLEX, ex.getOriginalMessage());
+		}
+		catch (JacksonException ex) {
+			String message = ex.getOriginalMessage();
+			int noise = (message != null) ? message.indexOf(" (start marker at") : -1;
+			if (noise > 0) {
+				message = message.substring(0, noise);
+			}
+			if (message != null && message.startsWith("Duplicate")) {
+				throw new StateProblemException(StateProblem.MALFORMED_JSON, message);
+			}
+			throw new StateProblemException(StateProblem.MALFORMED_JSON,
+					message + ((ex.getLocation() != null) ? ", at " + where(ex.getLocation()) : ""));
+		}
+		if (root != JsonToken.START_OBJECT) {
+			throw notAState(List.of(Map.of("field", "$", "problem", "must be a JSON object")));
+		}
+		List<Map<String, String>> errors = new ArrayList<>();
+		check(topLevel, "version", "a string or a number", errors, JsonToken.VALUE_STRING, JsonToken.VALUE_NUMBER_INT,
+				JsonToken.VALUE_NUMBER_FLOAT);
+		check(topLevel, "resources", "an object or an array", errors, JsonToken.START_OBJECT, JsonToken.START_ARRAY);
+		check(topLevel, "metadata", "an object", errors, JsonToken.START_OBJECT);
+		if (!errors.isEmpty()) {
+			throw notAState(errors);
+		}
+	}
+
+	private static void check(Map<String, JsonToken> topLevel, String field, String expected,
+			List<Map<String, String>> errors, JsonToken... allowed) {
+		JsonToken actual = topLevel.get(field);
+		if (actual == null) {
+			errors.add(Map.of("field", field, "problem", "is required: " + expected));
+			return;
+		}
+		for (JsonToken token : allowed) {
+			if (token == actual) {
+				return;
+			}
+		}
+		errors.add(Map.of("field", field, "problem", "must be " + expected));
+	}
+
+	private static StateProblemException notAState(List<Map<String, String>> errors) {
+		StringBuilder detail = new StringBuilder("Not a state:");
+		for (Map<String, String> error : errors) {
+			detail.append(' ').append(error.get("field")).append(' ').append(error.get("problem")).append(';');
+		}
+		detail.setLength(detail.length() - 1);
+		return new StateProblemException(StateProblem.NOT_A_STATE, detail.toString(), Map.of("errors", errors));
+	}
+
+	/**
+	 * RFC 8259 JSON is UTF-8. A UTF-16 or UTF-32 text starts with a byte-order mark or
+	 * has a zero byte among its first four (the first character is ASCII in every JSON
+	 * text).
+	 */
+	private static boolean looksLikeUtf8(byte[] body) {
+		if (body.length >= 2 && ((body[0] == (byte) 0xFE && body[1] == (byte) 0xFF)
+				|| (body[0] == (byte) 0xFF && body[1] == (byte) 0xFE))) {
+			return false;
+		}
+		for (int i = 0; i < Math.min(4, body.length); i++) {
+			if (body[i] == 0) {
+				return false;
+			}
+		}
+		return true;
+	}
+
+	private static String where(TokenStreamLocation location) {
+		return "line " + location.getLineNr() + ", column " + location.getColumnNr();
+	}
+
+}

@@ -1,0 +1,689 @@
+package io.statekeeper.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.stereotype.Repository;
+
+import io.statekeeper.storage.LoadedState.Condition;
+import io.statekeeper.storage.StorageException.Reason;
+
+/**
+ * The file-system {@link StateRepository}: one directory per state, every write made
+ * durable with the recipe described in this package's documentation. Every file-system
+ * call goes through {@link StorageIo}.
+ */
+@Repository
+public class FileStateRepository implements StateRepository, AutoCloseable {
+
+	private static final Logger logger = LoggerFactory.getLogger(FileStateRepository.class);
+
+	static final String STATES = "states";
+
+	static final String QUARANTINE = "quarantine";
+
+	static final String CURRENT = "current.json";
+
+	static final String VERSIONS = "versions";
+
+	static final String TEMP_PREFIX = ".tmp-";
+
+	/**
+	 * The state-name rule; the web layer checks it first, this is the last line of
+	 * defence.
+	 */
+	public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+	private static final Pattern VERSION_FILE = Pattern.compile("([1-9][0-9]{0,17})\\.json");
+
+	private static final Pattern TEMP_FILE = Pattern.compile("\\.tmp-([0-9]{1,18})-.*");
+
+	private static final byte[] EMPTY = new byte[0];
+
+	private static final String EMPTY_SHA256 = VersionFormat.sha256Hex(EMPTY);
+
+	private static final DateTimeFormatter QUARANTINE_STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'")
+		.withZone(ZoneOffset.UTC);
+
+	private final StorageIo io;
+
+	private final Clock clock;
+
+	private final Path dataDir;
+
+	private final Path statesDir;
+
+	private final Path quarantineDir;
+
+	private final int backupsKept;
+
+	private final long minFreeSpace;
+
+	private final StorageProperties.OnCorruption onCorruption;
+
+	private final DataDirectoryLock lock;
+
+	private final AtomicLong versionsKept = new AtomicLong();
+
+	private final AtomicLong quarantined = new AtomicLong();
+
+	private final Counter backupsCreated;
+
+	private final Counter backupsPruned;
+
+	private final Map<String, Counter> recoveries = new ConcurrentHashMap<>();
+
+	private final MeterRegistry registry;
+
+	private volatile String readOnlyReason;
+
+	public FileStateRepository(StorageProperties properties, StorageIo io, Clock clock, MeterRegistry registry) {
+		this.io = io;
+		this.clock = clock;
+		this.registry = registry;
+		this.dataDir = properties.dataDir().toAbsolutePath().normalize();
+		this.statesDir = this.dataDir.resolve(STATES);
+		this.quarantineDir = this.dataDir.resolve(QUARANTINE);
+		this.backupsKept = properties.backupsKept();
+		this.minFreeSpace = properties.minFreeSpace().toBytes();
+		this.onCorruption = properties.onCorruption();
+		prepareDataDirectory();
+		this.lock = DataDirectoryLock.acquire(this.dataDir);
+		try {
+			this.io.createDirectory(this.statesDir);
+			this.io.createDirectory(this.quarantineDir);
+			probeWritable();
+		}
+		catch (IOException | RuntimeException ex) {
+			this.lock.close();
+			throw new IllegalStateException("The data directory " + this.dataDir + " is not writable: " + ex, ex);
+		}
+		this.backupsCreated = Counter.builder("statekeeper.state.backups.added")
+			.description("Earlier versions kept in the history")
+			.register(registry);
+		this.backupsPruned = Counter.builder("statekeeper.state.backups.pruned")
+			.description("Earlier versions removed beyond backups-kept")
+			.register(registry);
+		Gauge.builder("statekeeper.state.backups", this.versionsKept, AtomicLong::get)
+			.description("Earlier versions kept on disk, over all states")
+			.register(registry);
+	}
+
+	private void prepareDataDirectory() {
+		try {
+			Path parent = this.dataDir.getParent();
+			if (parent != null) {
+				Files.createDirectories(parent);
+			}
+			this.io.createDirectory(this.dataDir);
+		}
+		catch (IOException | RuntimeException ex) {
+			throw new IllegalStateException("Cannot create the data directory " + this.dataDir + ": " + ex, ex);
+		}
+	}
+
+	private void probeWritable() throws IOException {
+		Path probe = this.statesDir.resolve(TEMP_PREFIX + "probe-" + randomSuffix());
+		FileChannel channel = this.io.createNew(probe);
+		try {
+			writeFully(channel, ByteBuffer.wrap(new byte[] { '\n' }));
+			this.io.force(channel);
+		}
+		finally {
+			this.io.close(channel);
+			this.io.delete(probe);
+		}
+	}
+
+	// ------------------------------------------------------------------ writes
+
+	@Override
+	public VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt) {
+		VersionHeader header = new VersionHeader(VersionFormat.FORMAT, name, revision, body.length,
+				VersionFormat.sha256Hex(body), updatedAt, false);
+		return commit(header, body, previous);
+	}
+
+	@Override
+	public VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt) {
+		VersionHeader tombstone = new VersionHeader(VersionFormat.FORMAT, name, revision, 0, EMPTY_SHA256, deletedAt,
+				true);
+		return commit(tombstone, EMPTY, previous);
+	}
+
+	/**
+	 * The durable write recipe. Steps 2 to 7 leave the committed state untouched on
+	 * failure and remove the temp file; a failure in step 8 leaves the store read-only.
+	 */
+	private VersionHeader commit(VersionHeader header, byte[] body, VersionHeader previous) {
+		String name = checkName(header.name());
+		refuseIfReadOnly();
+		byte[] headerLine = VersionFormat.encodeHeader(header);
+		// 2. free space: the temp file, a margin for the copy fallback, and the
+		// configured reserve
+		checkFreeSpace((headerLine.length + (long) body.length) * 2 + this.minFreeSpace);
+		Path dir = this.statesDir.resolve(name);
+		Path versions = dir.resolve(VERSIONS);
+		Path temp = dir.resolve(TEMP_PREFIX + header.revision() + "-" + randomSuffix());
+		boolean created = false;
+		boolean linked = false;
+		try {
+			created = this.io.createDirectory(dir);
+			this.io.createDirectory(versions);
+			// 3.-4. temp file in the same directory, 0600, written fully, forced
+			writeTemp(temp, headerLine, body);
+			// 5. read back and verify
+			VersionFormat.read(this.io, temp, name, header.revision(), false);
+			// 6. keep the previous version
+			linked = keepPrevious(dir, previous);
+			// 7. atomic publish
+			this.io.move(temp, dir.resolve(CURRENT));
+		}
+		catch (IOException | CorruptVersionException | RuntimeException ex) {
+			discard(temp);
+			if (created) {
+				discard(versions);
+				discard(dir);
+			}
+			throw failure("write revision " + header.revision() + " of '" + name + "'", ex);
+		}
+		// 8. make the rename (and the kept version, and a new state's directory) durable
+		try {
+			this.io.fsyncDirectory(dir);
+			if (linked) {
+				this.io.fsyncDirectory(versions);
+			}
+			if (created) {
+				this.io.fsyncDirectory(this.statesDir);
+			}
+		}
+		catch (IOException | RuntimeException ex) {
+			String reason = "fsync of " + dir + " failed after publishing revision " + header.revision() + " of '"
+					+ name + "' (" + ex.getMessage() + "); its durability is unknown, restart to re-verify the store";
+			this.readOnlyReason = reason;
+			logger.error("Storage is now read-only: {}", reason);
+			throw new StorageException(Reason.DURABILITY_UNKNOWN, reason, ex);
+		}
+		// 9. durable: now prune
+		prune(name, versions);
+		return header;
+	}
+
+	private void refuseIfReadOnly() {
+		String reason = this.readOnlyReason;
+		if (reason != null) {
+			throw new StorageException(Reason.STORE_DEGRADED, "The store refuses writes: " + reason);
+		}
+	}
+
+	private void checkFreeSpace(long needed) {
+		long free;
+		try {
+			free = this.io.usableSpace(this.statesDir);
+		}
+		catch (IOException ex) {
+			throw failure("read the free space", ex);
+		}
+		if (free < needed) {
+			throw new StorageException(Reason.NO_SPACE,
+					"Not enough free space on the store: " + free + " bytes free, " + needed + " needed");
+		}
+	}
+
+	private void writeTemp(Path temp, byte[] headerLine, byte[] body) throws IOException {
+		FileChannel channel = this.io.createNew(temp);
+		boolean written = false;
+		try {
+			writeFully(channel, ByteBuffer.wrap(headerLine));
+			writeFully(channel, ByteBuffer.wrap(body));
+			this.io.force(channel);
+			written = true;
+		}
+		finally {
+			if (written) {
+				this.io.close(channel);
+			}
+			else {
+				closeQuietly(channel);
+			}
+		}
+	}
+
+	private void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
+		int stalls = 0;
+		while (buffer.hasRemaining()) {
+			if (this.io.write(channel, buffer) == 0 && ++stalls > 100) {
+				throw new IOException("write made no progress");
+			}
+		}
+	}
+
+	private boolean keepPrevious(Path dir, VersionHeader previous) throws IOException {
+		if (previous == null || previous.deleted()) {
+			return false;
+		}
+		Path target = dir.resolve(VERSIONS).resolve(previous.revision() + ".json");
+		if (this.io.exists(target)) {
+			// kept by an earlier attempt that did not publish; same revision, same bytes
+			return false;
+		}
+		try {
+			this.io.link(target, dir.resolve(CURRENT));
+		}
+		catch (UnsupportedOperationException ex) {
+			copy(dir.resolve(CURRENT), target);
+		}
+		this.versionsKept.incrementAndGet();
+		this.backupsCreated.increment();
+		return true;
+	}
+
+	/** Where hard links are not supported: copy, fsync, rename. */
+	private void copy(Path source, Path target) throws IOException {
+		Path temp = target.resolveSibling(TEMP_PREFIX + "copy-" + randomSuffix());
+		FileChannel in = this.io.openRead(source);
+		try {
+			FileChannel out = this.io.createNew(temp);
+			boolean written = false;
+			try {
+				ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+				while (this.io.read(in, buffer) >= 0) {
+					buffer.flip();
+					writeFully(out, buffer);
+					buffer.clear();
+				}
+				this.io.force(out);
+				written = true;
+			}
+			finally {
+				if (written) {
+					this.io.close(out);
+				}
+				else {
+					closeQuietly(out);
+				}
+			}
+			this.io.move(temp, target);
+		}
+		catch (IOException | RuntimeException ex) {
+			discard(temp);
+			throw ex;
+		}
+		finally {
+			closeQuietly(in);
+		}
+	}
+
+	private void prune(String name, Path versions) {
+		try {
+			List<Long> revisions = versionRevisions(versions);
+			for (Long revision : revisions.subList(Math.min(this.backupsKept, revisions.size()), revisions.size())) {
+				if (this.io.delete(versions.resolve(revision + ".json"))) {
+					this.versionsKept.decrementAndGet();
+					this.backupsPruned.increment();
+				}
+			}
+		}
+		catch (IOException | RuntimeException ex) {
+			// the write is durable; an extra old version is harmless and pruned next time
+			logger.warn("Could not prune old versions of '{}': {}", name, ex.toString());
+		}
+	}
+
+	// ------------------------------------------------------------------ reads
+
+	@Override
+	public List<VersionHeader> versions(String name) {
+		Path versions = this.statesDir.resolve(checkName(name)).resolve(VERSIONS);
+		List<VersionHeader> headers = new ArrayList<>();
+		try {
+			for (Long revision : versionRevisions(versions)) {
+				Path file = versions.resolve(revision + ".json");
+				try {
+					headers.add(VersionFormat.readHeader(this.io, file, name, revision));
+				}
+				catch (CorruptVersionException ex) {
+					quarantine(name, file, ex.getMessage());
+				}
+				catch (java.nio.file.NoSuchFileException ex) {
+					// pruned meanwhile
+				}
+			}
+		}
+		catch (IOException ex) {
+			throw failure("list the versions of '" + name + "'", ex);
+		}
+		return headers;
+	}
+
+	@Override
+	public StoredVersion readVersion(String name, long revision) {
+		Path file = this.statesDir.resolve(checkName(name)).resolve(VERSIONS).resolve(revision + ".json");
+		if (revision < 1 || !this.io.exists(file)) {
+			return null;
+		}
+		try {
+			return VersionFormat.read(this.io, file, name, revision, true);
+		}
+		catch (CorruptVersionException ex) {
+			quarantine(name, file, ex.getMessage());
+			throw new StorageException(Reason.CORRUPT,
+					"Revision " + revision + " of '" + name + "' is damaged and was moved to quarantine", ex);
+		}
+		catch (java.nio.file.NoSuchFileException ex) {
+			return null;
+		}
+		catch (IOException ex) {
+			throw failure("read revision " + revision + " of '" + name + "'", ex);
+		}
+	}
+
+	@Override
+	public StorageStatus status() {
+		long free;
+		try {
+			free = this.io.usableSpace(this.statesDir);
+		}
+		catch (IOException | RuntimeException ex) {
+			free = -1;
+		}
+		return new StorageStatus(this.dataDir, free, this.minFreeSpace, this.lock.isHeld(), this.readOnlyReason,
+				this.versionsKept.get(), this.quarantined.get());
+	}
+
+	// ------------------------------------------------------------------ recovery
+
+	@Override
+	public List<LoadedState> loadAll() {
+		List<LoadedState> states = new ArrayList<>();
+		try {
+			List<Path> entries = this.io.list(this.statesDir);
+			entries.sort(Comparator.naturalOrder());
+			for (Path dir : entries) {
+				String name = dir.getFileName().toString();
+				if (name.startsWith(TEMP_PREFIX)) {
+					removeLeftover(dir);
+				}
+				else if (!NAME.matcher(name).matches() || !Files.isDirectory(dir)) {
+					logger.warn("Ignoring {}: not a state directory", dir);
+				}
+				else {
+					LoadedState state = recover(name, dir);
+					if (state != null) {
+						states.add(state);
+					}
+				}
+			}
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException("Start-up recovery of " + this.dataDir + " failed: " + ex, ex);
+		}
+		return states;
+	}
+
+	private LoadedState recover(String name, Path dir) throws IOException {
+		Path versions = dir.resolve(VERSIONS);
+		long highest = 0;
+		for (Path dirToClean : List.of(dir, versions)) {
+			for (Path entry : this.io.list(dirToClean)) {
+				String file = entry.getFileName().toString();
+				if (file.startsWith(TEMP_PREFIX)) {
+					Matcher temp = TEMP_FILE.matcher(file);
+					if (temp.matches()) {
+						highest = Math.max(highest, Long.parseLong(temp.group(1)));
+					}
+					removeLeftover(entry);
+				}
+			}
+		}
+		List<Long> valid = new ArrayList<>();
+		for (Long revision : versionRevisions(versions)) {
+			highest = Math.max(highest, revision);
+			Path file = versions.resolve(revision + ".json");
+			try {
+				VersionFormat.read(this.io, file, name, revision, false);
+				valid.add(revision);
+			}
+			catch (CorruptVersionException ex) {
+				quarantine(name, file, ex.getMessage());
+			}
+		}
+		this.versionsKept.addAndGet(valid.size());
+		Path current = dir.resolve(CURRENT);
+		String damage;
+		if (this.io.exists(current)) {
+			try {
+				StoredVersion version = VersionFormat.read(this.io, current, name, 0, true);
+				return new LoadedState(name, version, Math.max(highest, version.header().revision()), Condition.OK,
+						valid);
+			}
+			catch (CorruptVersionException ex) {
+				damage = ex.getMessage();
+				highest = Math.max(highest, damagedRevision(name, current, highest));
+				quarantine(name, current, damage);
+			}
+		}
+		else if (valid.isEmpty()) {
+			// nothing was ever committed here: a first write interrupted before its
+			// rename
+			discard(versions);
+			discard(dir);
+			return null;
+		}
+		else {
+			damage = CURRENT + " is missing";
+			highest++;
+			logger.warn("State '{}' has kept versions but no {}: treating it as damaged", name, CURRENT);
+		}
+		return recoverDamaged(name, highest, valid, damage);
+	}
+
+	/** The revision a damaged current version had, if its header still says so. */
+	private long damagedRevision(String name, Path current, long highestKnown) {
+		try {
+			return VersionFormat.readHeader(this.io, current, name, 0).revision();
+		}
+		catch (CorruptVersionException | IOException ex) {
+			// the current version is always newer than every kept one
+			return highestKnown + 1;
+		}
+	}
+
+	private LoadedState recoverDamaged(String name, long highest, List<Long> valid, String damage) {
+		if (valid.isEmpty()) {
+			count("unrecoverable");
+			logger.error(
+					"State '{}' is unrecoverable: its current version is damaged ({}) and no valid version is kept",
+					name, damage);
+			return new LoadedState(name, null, highest, Condition.UNRECOVERABLE, valid);
+		}
+		if (this.onCorruption == StorageProperties.OnCorruption.RESTORE_PREVIOUS) {
+			for (Long revision : valid) {
+				StoredVersion version = readVersionQuietly(name, revision);
+				if (version != null) {
+					long restored = highest + 1;
+					VersionHeader header = write(name, null, restored, version.body(), this.clock.instant());
+					count("restored");
+					logger.warn("State '{}' was damaged ({}); restored revision {} as new revision {}", name, damage,
+							revision, restored);
+					return new LoadedState(name, new StoredVersion(header, version.body()), restored, Condition.OK,
+							versionRevisionsQuietly(name));
+				}
+			}
+			count("unrecoverable");
+			logger.error("State '{}' is unrecoverable: no kept version could be read back", name);
+			return new LoadedState(name, null, highest, Condition.UNRECOVERABLE, List.of());
+		}
+		logger.warn("State '{}' is held: its current version is damaged ({}); valid revisions {} can be restored "
+				+ "with POST /api/v1/states/{}/versions/{{revision}}/restore", name, damage, valid, name);
+		return new LoadedState(name, null, highest, Condition.HELD, valid);
+	}
+
+	private StoredVersion readVersionQuietly(String name, long revision) {
+		try {
+			return readVersion(name, revision);
+		}
+		catch (StorageException ex) {
+			return null;
+		}
+	}
+
+	private List<Long> versionRevisionsQuietly(String name) {
+		try {
+			return versionRevisions(this.statesDir.resolve(name).resolve(VERSIONS));
+		}
+		catch (IOException ex) {
+			return List.of();
+		}
+	}
+
+	private void quarantine(String name, Path file, String problem) {
+		Path target = null;
+		try {
+			Path dir = this.quarantineDir.resolve(name);
+			this.io.createDirectory(dir);
+			String kind = file.getParent().getFileName().toString().equals(VERSIONS)
+					? VERSIONS + "-" + file.getFileName() : file.getFileName().toString();
+			target = dir.resolve(QUARANTINE_STAMP.format(this.clock.instant()) + "-" + randomSuffix() + "-" + kind);
+			this.io.move(file, target);
+			this.io.fsyncDirectory(dir);
+			this.io.fsyncDirectory(file.getParent());
+			if (kind.startsWith(VERSIONS)) {
+				this.versionsKept.updateAndGet((kept) -> Math.max(0, kept - 1));
+			}
+		}
+		catch (IOException | RuntimeException ex) {
+			logger.error("Could not move damaged file {} to quarantine: {}", file, ex.toString());
+		}
+		this.quarantined.incrementAndGet();
+		count("quarantined");
+		logger.warn("Damaged file {} ({}) moved to quarantine as {}", file, problem, target);
+	}
+
+	private void removeLeftover(Path temp) {
+		try {
+			this.io.delete(temp);
+			count("temp-removed");
+			logger.warn("Removed {}: left over by a write that did not complete", temp);
+		}
+		catch (IOException ex) {
+			logger.warn("Could not remove leftover {}: {}", temp, ex.toString());
+		}
+	}
+
+	private void count(String outcome) {
+		this.recoveries
+			.computeIfAbsent(outcome,
+					(key) -> Counter.builder("statekeeper.storage.recoveries")
+						.description("Start-up and run-time recovery actions")
+						.tag("outcome", key)
+						.register(this.registry))
+			.increment();
+	}
+
+	// ------------------------------------------------------------------ helpers
+
+	private List<Long> versionRevisions(Path versions) throws IOException {
+		List<Long> revisions = new ArrayList<>();
+		for (Path entry : this.io.list(versions)) {
+			Matcher matcher = VERSION_FILE.matcher(entry.getFileName().toString());
+			if (matcher.matches()) {
+				revisions.add(Long.parseLong(matcher.group(1)));
+			}
+		}
+		revisions.sort(Comparator.reverseOrder());
+		return revisions;
+	}
+
+	private static String checkName(String name) {
+		if (name == null || !NAME.matcher(name).matches()) {
+			throw new IllegalArgumentException("Invalid state name");
+		}
+		return name;
+	}
+
+	private void discard(Path path) {
+		try {
+			this.io.delete(path);
+		}
+		catch (IOException | RuntimeException ex) {
+			logger.warn("Could not remove {}: {}", path, ex.toString());
+		}
+	}
+
+	private void closeQuietly(FileChannel channel) {
+		try {
+			this.io.close(channel);
+		}
+		catch (IOException | RuntimeException ex) {
+			// already failing
+		}
+	}
+
+	private static String randomSuffix() {
+		return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
+	}
+
+	/**
+	 * Translates a failure to a {@link StorageException} with a bounded reason,
+	 * recognising a full store from the error itself: {@code ENOSPC} also happens with
+	 * bytes free when inodes run out.
+	 */
+	static StorageException failure(String action, Throwable ex) {
+		if (ex instanceof StorageException storage) {
+			return storage;
+		}
+		Reason reason = classify(ex);
+		return new StorageException(reason, "Could not " + action + ": " + ex.getMessage(), ex);
+	}
+
+	static Reason classify(Throwable ex) {
+		if (ex instanceof CorruptVersionException) {
+			return Reason.VERIFY_FAILED;
+		}
+		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+			String message = String.valueOf(cause.getMessage());
+			if (message.contains("No space left on device") || message.contains("Disk quota exceeded")) {
+				return Reason.NO_SPACE;
+			}
+			if (message.contains("Read-only file system")) {
+				return Reason.READ_ONLY;
+			}
+			if (cause instanceof AccessDeniedException || message.contains("Permission denied")
+					|| message.contains("Operation not permitted")) {
+				return Reason.ACCESS_DENIED;
+			}
+		}
+		return Reason.IO_ERROR;
+	}
+
+	@Override
+	public void close() {
+		this.lock.close();
+	}
+
+}

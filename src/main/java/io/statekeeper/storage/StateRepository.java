@@ -1,0 +1,80 @@
+package io.statekeeper.storage;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Where states are kept. The contract every implementation keeps:
+ * <ul>
+ * <li>a call that returns has made its change durable: it survives a crash or power loss
+ * the moment the call returns;</li>
+ * <li>a call that throws has left the committed state as it was, except that a
+ * {@link StorageException.Reason#DURABILITY_UNKNOWN} failure may or may not have replaced
+ * it (its caller must not acknowledge the write);</li>
+ * <li>no failure ever makes a torn, truncated or unverified version visible;</li>
+ * <li>callers serialize calls for one state name (one writer per state); calls for
+ * different names may run in parallel.</li>
+ * </ul>
+ * The first implementation is {@link FileStateRepository}; a PostgreSQL one is planned
+ * for running several replicas.
+ */
+public interface StateRepository {
+
+	/**
+	 * Recovers the store (removes leftovers of interrupted writes, verifies and
+	 * quarantines damaged files, applies the corruption policy) and loads every state.
+	 * Called once, at start-up, before any other method.
+	 * @return every state known to the store, tombstones included
+	 */
+	List<LoadedState> loadAll();
+
+	/**
+	 * Commits {@code body} as revision {@code revision} of {@code name}, keeping the
+	 * previous version in the history.
+	 * @param name the state's name
+	 * @param previous the current version's header, or {@code null} if there is none
+	 * @param revision the new revision, greater than every revision the name ever had
+	 * @param body the exact bytes to store, already validated
+	 * @param updatedAt the commit time
+	 * @return the header of the committed version
+	 * @throws StorageException if the write was not made durable
+	 */
+	VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt);
+
+	/**
+	 * Deletes {@code name} by committing a tombstone as revision {@code revision}; the
+	 * history is kept and the revision counter survives.
+	 * @param name the state's name
+	 * @param previous the current version's header
+	 * @param revision the tombstone's revision
+	 * @param deletedAt the commit time
+	 * @return the tombstone's header
+	 * @throws StorageException if the deletion was not made durable
+	 */
+	VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt);
+
+	/**
+	 * The kept earlier versions of a state, newest first (the current one excluded).
+	 * @param name the state's name
+	 * @return their headers
+	 */
+	List<VersionHeader> versions(String name);
+
+	/**
+	 * Reads one kept earlier version, verified against its checksum. A version that fails
+	 * verification is moved to quarantine and reported as corrupt.
+	 * @param name the state's name
+	 * @param revision the revision
+	 * @return the verified version, or {@code null} if no such version is kept
+	 * @throws StorageException with reason {@link StorageException.Reason#CORRUPT} if
+	 * damaged
+	 */
+	StoredVersion readVersion(String name, long revision);
+
+	/**
+	 * What the store reports about itself, for health and operators.
+	 * @return the status
+	 */
+	StorageStatus status();
+
+}

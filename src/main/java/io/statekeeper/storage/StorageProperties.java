@@ -1,0 +1,68 @@
+package io.statekeeper.storage;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Storage settings ({@code statekeeper.storage.*}), validated at start-up: a bad value
+ * stops the service with a message naming the property.
+ *
+ * @param dataDir the data directory; created (mode 0700) if missing
+ * @param backupsKept how many earlier versions of each state to keep, 0 to 1000
+ * @param maxStateSize the largest state body accepted; larger PUTs get 413
+ * @param minFreeSpace free space always left on the store: a write needs twice its size
+ * plus this margin, or it is refused with 507 before anything is written
+ * @param lockTimeout how long a writer waits for another writer of the same state before
+ * giving up with 503
+ * @param onCorruption what start-up does with a state whose current version is damaged
+ */
+@ConfigurationProperties("statekeeper.storage")
+@Validated
+public record StorageProperties(@NotNull @DefaultValue("./data") Path dataDir,
+		@Min(0) @Max(1000) @DefaultValue("5") int backupsKept, @NotNull @DefaultValue("32MB") DataSize maxStateSize,
+		@NotNull @DefaultValue("64MB") DataSize minFreeSpace, @NotNull @DefaultValue("10s") Duration lockTimeout,
+		@NotNull @DefaultValue("hold") OnCorruption onCorruption) {
+
+	public StorageProperties {
+		if (maxStateSize != null && (maxStateSize.toBytes() < 1 || maxStateSize.toBytes() > 1L << 30)) {
+			throw new IllegalArgumentException(
+					"statekeeper.storage.max-state-size must be between 1B and 1GB, was " + maxStateSize);
+		}
+		if (minFreeSpace != null && minFreeSpace.isNegative()) {
+			throw new IllegalArgumentException(
+					"statekeeper.storage.min-free-space must not be negative, was " + minFreeSpace);
+		}
+		if (lockTimeout != null && (lockTimeout.isNegative() || lockTimeout.isZero())) {
+			throw new IllegalArgumentException("statekeeper.storage.lock-timeout must be positive, was " + lockTimeout);
+		}
+	}
+
+	/**
+	 * What to do with a state whose current version is damaged.
+	 */
+	public enum OnCorruption {
+
+		/**
+		 * Quarantine the damaged file and hold the state: reads answer 503 naming the
+		 * valid versions, writes are refused, until an admin restores one.
+		 */
+		HOLD,
+
+		/**
+		 * Quarantine the damaged file and promote the newest valid version as a new
+		 * revision.
+		 */
+		RESTORE_PREVIOUS
+
+	}
+
+}

@@ -1,0 +1,120 @@
+package io.statekeeper.system;
+
+import java.net.URI;
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.HttpMediaTypeNotAcceptableException;
+import org.springframework.web.HttpMediaTypeNotSupportedException;
+import org.springframework.web.HttpRequestMethodNotSupportedException;
+import org.springframework.web.bind.MissingRequestHeaderException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.WebRequest;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+import org.springframework.web.servlet.resource.NoResourceFoundException;
+
+import io.statekeeper.state.StateProblem;
+import io.statekeeper.state.StateProblemException;
+import io.statekeeper.storage.StorageException;
+
+/**
+ * Every error as an RFC 9457 {@code application/problem+json} body with a stable
+ * {@code type} per cause ({@value #TYPE_BASE}{@code <slug>}). No stack trace, file path
+ * or exception class ever reaches a client.
+ */
+@RestControllerAdvice
+class ProblemHandler extends ResponseEntityExceptionHandler {
+
+	static final String TYPE_BASE = "https://statekeeper.io/problems/";
+
+	/** Seconds a client should wait before retrying a 503. */
+	static final String RETRY_AFTER_SECONDS = "5";
+
+	private static final Logger logger = LoggerFactory.getLogger(ProblemHandler.class);
+
+	@ExceptionHandler
+	ResponseEntity<Object> handleStateProblem(StateProblemException ex, WebRequest request) {
+		StateProblem problem = ex.getProblem();
+		ProblemDetail body = problem(problem.status(), problem.slug(), problem.title(), ex.getMessage());
+		ex.getProperties().forEach(body::setProperty);
+		HttpHeaders headers = new HttpHeaders();
+		if (problem == StateProblem.BUSY) {
+			headers.set(HttpHeaders.RETRY_AFTER, "1");
+		}
+		return ResponseEntity.status(problem.status()).headers(headers).body(body);
+	}
+
+	@ExceptionHandler
+	ResponseEntity<Object> handleStorage(StorageException ex, WebRequest request) {
+		HttpHeaders headers = new HttpHeaders();
+		ProblemDetail body;
+		switch (ex.getReason()) {
+			case NO_SPACE -> body = problem(HttpStatus.INSUFFICIENT_STORAGE, "storage-full", "Storage full",
+					"The store has not enough free space for this write; nothing was changed");
+			case CORRUPT -> body = problem(HttpStatus.SERVICE_UNAVAILABLE, "version-damaged", "Version damaged",
+					"This revision failed its checksum and was moved to quarantine; list the versions for the "
+							+ "readable ones");
+			default -> {
+				body = problem(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "Storage unavailable",
+						"The store could not complete the operation (" + ex.getReason().tag()
+								+ "); the write was not acknowledged and the committed state is unchanged");
+				headers.set(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS);
+			}
+		}
+		body.setProperty("reason", ex.getReason().tag());
+		logger.warn("Storage failure answered with {}: {}", body.getStatus(), ex.getMessage());
+		return ResponseEntity.status(body.getStatus()).headers(headers).body(body);
+	}
+
+	@ExceptionHandler
+	ResponseEntity<Object> handleUnexpected(Exception ex, WebRequest request) {
+		logger.error("Unexpected error", ex);
+		ProblemDetail body = problem(HttpStatus.INTERNAL_SERVER_ERROR, "internal-error", "Internal error",
+				"An unexpected error occurred; it was logged");
+		return ResponseEntity.internalServerError().body(body);
+	}
+
+	/** Gives Spring MVC's own problems (415, 405, 406, 400 …) our type URIs. */
+	@Override
+	protected ResponseEntity<Object> handleExceptionInternal(Exception ex, Object body, HttpHeaders headers,
+			HttpStatusCode statusCode, WebRequest request) {
+		ResponseEntity<Object> response = super.handleExceptionInternal(ex, body, headers, statusCode, request);
+		if (response != null && response.getBody() instanceof ProblemDetail problem) {
+			problem.setType(URI.create(TYPE_BASE + slugFor(ex, statusCode)));
+			if (ex instanceof HttpMediaTypeNotSupportedException unsupported && unsupported.getMessage() != null
+					&& unsupported.getMessage().startsWith("JSON must be")) {
+				problem.setDetail(unsupported.getMessage());
+			}
+		}
+		return response;
+	}
+
+	private static String slugFor(Exception ex, HttpStatusCode status) {
+		Map<Class<?>, String> slugs = Map.of(HttpMediaTypeNotSupportedException.class, "unsupported-media-type",
+				HttpMediaTypeNotAcceptableException.class, "not-acceptable",
+				HttpRequestMethodNotSupportedException.class, "method-not-allowed", MissingRequestHeaderException.class,
+				"missing-header", NoResourceFoundException.class, "not-found");
+		for (Map.Entry<Class<?>, String> entry : slugs.entrySet()) {
+			if (entry.getKey().isInstance(ex)) {
+				return entry.getValue();
+			}
+		}
+		return (status.value() == 413) ? "state-too-large" : "bad-request";
+	}
+
+	private static ProblemDetail problem(HttpStatus status, String slug, String title, String detail) {
+		ProblemDetail body = ProblemDetail.forStatusAndDetail(status, detail);
+		body.setType(URI.create(TYPE_BASE + slug));
+		body.setTitle(title);
+		return body;
+	}
+
+}

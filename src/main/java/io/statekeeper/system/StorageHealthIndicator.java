@@ -1,0 +1,45 @@
+package io.statekeeper.system;
+
+import org.springframework.boot.health.contributor.AbstractHealthIndicator;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.stereotype.Component;
+
+import io.statekeeper.storage.StateRepository;
+import io.statekeeper.storage.StorageStatus;
+
+/**
+ * The {@code storage} health indicator, in the readiness group. It is UP whenever the
+ * store can serve reads: a full disk or a store that refuses writes shows in the details
+ * (and in the metrics), because the states it holds are still served.
+ */
+@Component("storage")
+class StorageHealthIndicator extends AbstractHealthIndicator {
+
+	private final StateRepository repository;
+
+	StorageHealthIndicator(StateRepository repository) {
+		super("Storage health check failed");
+		this.repository = repository;
+	}
+
+	@Override
+	protected void doHealthCheck(Health.Builder builder) {
+		StorageStatus status = this.repository.status();
+		builder.up()
+			.withDetail("dataDir", status.dataDirectory().toString())
+			.withDetail("freeBytes", status.freeBytes())
+			.withDetail("minFreeBytes", status.minFreeBytes())
+			.withDetail("lowOnSpace", status.freeBytes() >= 0 && status.freeBytes() < status.minFreeBytes())
+			.withDetail("lockHeld", status.lockHeld())
+			.withDetail("writable", status.readOnlyReason() == null)
+			.withDetail("versionsKept", status.versionsKept())
+			.withDetail("quarantined", status.quarantined());
+		if (status.readOnlyReason() != null) {
+			builder.withDetail("readOnlyReason", status.readOnlyReason());
+		}
+		if (!status.lockHeld()) {
+			builder.down();
+		}
+	}
+
+}

@@ -1,0 +1,29 @@
+package io.statekeeper.system;
+
+import java.time.Clock;
+
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+import io.statekeeper.storage.StorageIo;
+import io.statekeeper.storage.StorageProperties;
+
+/**
+ * Cross-cutting beans: the clock, the storage seam and typed configuration.
+ */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(StorageProperties.class)
+class SystemConfiguration {
+
+	@Bean
+	Clock clock() {
+		return Clock.systemUTC();
+	}
+
+	@Bean
+	StorageIo storageIo() {
+		return new StorageIo();
+	}
+
+}
