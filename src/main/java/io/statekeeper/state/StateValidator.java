@@ -63,6 +63,9 @@ public class StateValidator {
 		JsonToken root;
 		try (JsonParser parser = this.factory.createParser(ObjectReadContext.empty(), body)) {
 			root = parser.nextToken();
+			if (root == null) {
+				throw new StateProblemException(StateProblem.MALFORMED_JSON, "The body holds no JSON value");
+			}
 			if (root == JsonToken.START_OBJECT) {
 				JsonToken token;
 				while ((token = parser.nextToken()) == JsonToken.PROPERTY_NAME) {

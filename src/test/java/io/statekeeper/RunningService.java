@@ -1,0 +1,117 @@
+package io.statekeeper;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * The whole service, started in this JVM on random ports over a given data directory, and
+ * a plain HTTP client to talk to it. Closing it stops the service (and releases the data
+ * directory), so a test can start it again on the same directory: a restart.
+ */
+public final class RunningService implements AutoCloseable {
+
+	private static final HttpClient CLIENT = HttpClient.newHttpClient();
+
+	private final ConfigurableApplicationContext context;
+
+	private final int port;
+
+	private final int managementPort;
+
+	private RunningService(ConfigurableApplicationContext context) {
+		this.context = context;
+		this.port = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
+		this.managementPort = Integer.parseInt(context.getEnvironment().getProperty("local.management.port"));
+	}
+
+	public static RunningService start(Path dataDir, String... properties) {
+		List<String> args = new ArrayList<>(
+				List.of("--server.port=0", "--management.server.port=0", "--statekeeper.storage.data-dir=" + dataDir,
+						"--statekeeper.storage.min-free-space=0", "--logging.level.io.statekeeper=WARN"));
+		for (String property : properties) {
+			args.add("--" + property);
+		}
+		return new RunningService(
+				new SpringApplicationBuilder(StatekeeperApplication.class).run(args.toArray(String[]::new)));
+	}
+
+	public ConfigurableApplicationContext context() {
+		return this.context;
+	}
+
+	public URI api(String path) {
+		return URI.create("http://localhost:" + this.port + path);
+	}
+
+	public URI management(String path) {
+		return URI.create("http://localhost:" + this.managementPort + path);
+	}
+
+	public HttpResponse<byte[]> send(HttpRequest.Builder request) {
+		try {
+			return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException(ex);
+		}
+	}
+
+	public HttpResponse<byte[]> get(String path, String... headers) {
+		HttpRequest.Builder request = HttpRequest.newBuilder(api(path)).GET();
+		if (headers.length > 0) {
+			request.headers(headers);
+		}
+		return send(request);
+	}
+
+	public HttpResponse<byte[]> put(String path, byte[] body, String... headers) {
+		HttpRequest.Builder request = HttpRequest.newBuilder(api(path))
+			.header("Content-Type", "application/json")
+			.PUT(HttpRequest.BodyPublishers.ofByteArray(body));
+		if (headers.length > 0) {
+			request.headers(headers);
+		}
+		return send(request);
+	}
+
+	public HttpResponse<byte[]> post(String path) {
+		return send(HttpRequest.newBuilder(api(path)).POST(HttpRequest.BodyPublishers.noBody()));
+	}
+
+	public HttpResponse<byte[]> delete(String path, String... headers) {
+		HttpRequest.Builder request = HttpRequest.newBuilder(api(path)).DELETE();
+		if (headers.length > 0) {
+			request.headers(headers);
+		}
+		return send(request);
+	}
+
+	public String managementGet(String path) {
+		return text(send(HttpRequest.newBuilder(management(path)).GET()));
+	}
+
+	public static String text(HttpResponse<byte[]> response) {
+		return new String(response.body(), StandardCharsets.UTF_8);
+	}
+
+	@Override
+	public void close() {
+		this.context.close();
+	}
+
+}

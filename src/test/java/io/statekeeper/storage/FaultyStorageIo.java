@@ -1,0 +1,208 @@
+package io.statekeeper.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The storage seam as tests use it: records every operation (name and file name, in
+ * order) and fails a chosen operation with a chosen error, once or every time.
+ */
+public class FaultyStorageIo extends StorageIo {
+
+	/** The operations a fault can target. */
+	public enum Op {
+
+		CREATE, WRITE, FORCE, CLOSE, OPEN_READ, READ, LINK, MOVE, FSYNC_DIR, DELETE, LIST, MKDIR, FREE_SPACE
+
+	}
+
+	private final List<String> trace = Collections.synchronizedList(new ArrayList<>());
+
+	private volatile Op faultOp;
+
+	private volatile String faultPathPart;
+
+	private volatile Supplier<? extends Exception> fault;
+
+	private volatile int faultsLeft;
+
+	private volatile long freeSpace = -1;
+
+	private volatile int shortWriteBytes;
+
+	/**
+	 * Fails the next {@code times} calls of {@code op} whose path contains
+	 * {@code pathPart}.
+	 * @param op the operation
+	 * @param pathPart a part of the file name that must match, or {@code null} for any
+	 * @param fault the exception to throw ({@link IOException} or a runtime exception)
+	 * @param times how often, {@link Integer#MAX_VALUE} for always
+	 */
+	public void fail(Op op, String pathPart, Supplier<? extends Exception> fault, int times) {
+		this.faultOp = op;
+		this.faultPathPart = pathPart;
+		this.fault = fault;
+		this.faultsLeft = times;
+	}
+
+	public void clearFaults() {
+		this.faultOp = null;
+		this.faultsLeft = 0;
+		this.shortWriteBytes = 0;
+	}
+
+	/** Every write call writes at most this many bytes (0: no limit). */
+	public void shortWrites(int bytes) {
+		this.shortWriteBytes = bytes;
+	}
+
+	public void reportFreeSpace(long bytes) {
+		this.freeSpace = bytes;
+	}
+
+	public List<String> trace() {
+		synchronized (this.trace) {
+			return List.copyOf(this.trace);
+		}
+	}
+
+	public void clearTrace() {
+		this.trace.clear();
+	}
+
+	public static IOException noSpace() {
+		return new IOException("No space left on device");
+	}
+
+	public static IOException ioError() {
+		return new IOException("Input/output error");
+	}
+
+	public static IOException readOnly() {
+		return new java.nio.file.FileSystemException("x", null, "Read-only file system");
+	}
+
+	public static IOException accessDenied() {
+		return new java.nio.file.AccessDeniedException("x", null, "Permission denied");
+	}
+
+	private void enter(Op op, Path path) throws IOException {
+		this.trace.add(op.name() + " " + ((path != null && path.getFileName() != null) ? path.getFileName() : ""));
+		if (op == this.faultOp && this.faultsLeft > 0
+				&& (this.faultPathPart == null || (path != null && path.toString().contains(this.faultPathPart)))) {
+			this.faultsLeft--;
+			Exception ex = this.fault.get();
+			if (ex instanceof IOException io) {
+				throw io;
+			}
+			throw (RuntimeException) ex;
+		}
+	}
+
+	private final java.util.Map<FileChannel, Path> open = new java.util.concurrent.ConcurrentHashMap<>();
+
+	@Override
+	public FileChannel createNew(Path file) throws IOException {
+		enter(Op.CREATE, file);
+		FileChannel channel = super.createNew(file);
+		this.open.put(channel, file);
+		return channel;
+	}
+
+	@Override
+	public int write(FileChannel channel, ByteBuffer buffer) throws IOException {
+		enter(Op.WRITE, this.open.get(channel));
+		int limit = this.shortWriteBytes;
+		if (limit > 0 && buffer.remaining() > limit) {
+			ByteBuffer slice = buffer.slice(buffer.position(), limit);
+			int written = super.write(channel, slice);
+			buffer.position(buffer.position() + written);
+			return written;
+		}
+		return super.write(channel, buffer);
+	}
+
+	@Override
+	public void force(FileChannel channel) throws IOException {
+		enter(Op.FORCE, this.open.get(channel));
+		super.force(channel);
+	}
+
+	@Override
+	public void close(FileChannel channel) throws IOException {
+		Path path = this.open.remove(channel);
+		try {
+			enter(Op.CLOSE, path);
+		}
+		finally {
+			super.close(channel);
+		}
+	}
+
+	@Override
+	public FileChannel openRead(Path file) throws IOException {
+		enter(Op.OPEN_READ, file);
+		FileChannel channel = super.openRead(file);
+		this.open.put(channel, file);
+		return channel;
+	}
+
+	@Override
+	public int read(FileChannel channel, ByteBuffer buffer) throws IOException {
+		Path path = this.open.get(channel);
+		if (this.faultOp == Op.READ) {
+			enter(Op.READ, path);
+		}
+		return super.read(channel, buffer);
+	}
+
+	@Override
+	public void link(Path link, Path existing) throws IOException {
+		enter(Op.LINK, link);
+		super.link(link, existing);
+	}
+
+	@Override
+	public void move(Path source, Path target) throws IOException {
+		enter(Op.MOVE, target);
+		super.move(source, target);
+	}
+
+	@Override
+	public void fsyncDirectory(Path directory) throws IOException {
+		enter(Op.FSYNC_DIR, directory);
+		super.fsyncDirectory(directory);
+	}
+
+	@Override
+	public boolean delete(Path file) throws IOException {
+		enter(Op.DELETE, file);
+		return super.delete(file);
+	}
+
+	@Override
+	public List<Path> list(Path directory) throws IOException {
+		enter(Op.LIST, directory);
+		return super.list(directory);
+	}
+
+	@Override
+	public boolean createDirectory(Path directory) throws IOException {
+		enter(Op.MKDIR, directory);
+		return super.createDirectory(directory);
+	}
+
+	@Override
+	public long usableSpace(Path path) throws IOException {
+		enter(Op.FREE_SPACE, path);
+		long reported = this.freeSpace;
+		return (reported >= 0) ? reported : super.usableSpace(path);
+	}
+
+}
