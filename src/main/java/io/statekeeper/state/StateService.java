@@ -82,7 +82,10 @@ public class StateService {
 		Gauge.builder("statekeeper.states", this, StateService::countLive)
 			.description("States currently stored")
 			.register(registry);
-		logger.info("Loaded {} states", countLive());
+		Gauge.builder("statekeeper.states.damaged", this, (service) -> service.damagedStates().size())
+			.description("States held or unrecoverable because their current version is damaged")
+			.register(registry);
+		logger.info("Loaded {} states", (long) countLive());
 	}
 
 	/**
@@ -325,6 +328,21 @@ public class StateService {
 					+ this.lockTimeout.toMillis() + " ms; retry later");
 		}
 		return entry;
+	}
+
+	/**
+	 * The states that cannot be served because their current version is damaged.
+	 * @return name to condition ({@code held} or {@code unrecoverable}), by name
+	 */
+	public Map<String, String> damagedStates() {
+		Map<String, String> damaged = new java.util.TreeMap<>();
+		this.states.forEach((name, entry) -> {
+			Condition condition = entry.current.condition;
+			if (condition != Condition.OK) {
+				damaged.put(name, condition.name().toLowerCase(java.util.Locale.ROOT));
+			}
+		});
+		return damaged;
 	}
 
 	private double countLive() {

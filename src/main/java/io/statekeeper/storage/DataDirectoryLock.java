@@ -15,7 +15,7 @@ import java.util.EnumSet;
  * The kernel releases the lock when the process dies, however it dies, so a lock file
  * left by a dead process never blocks a new start.
  */
-final class DataDirectoryLock implements AutoCloseable {
+public final class DataDirectoryLock implements AutoCloseable {
 
 	static final String FILE_NAME = "statekeeper.lock";
 
@@ -81,7 +81,7 @@ final class DataDirectoryLock implements AutoCloseable {
 	/**
 	 * Another process holds the data directory.
 	 */
-	static final class DataDirectoryLockedException extends IllegalStateException {
+	public static final class DataDirectoryLockedException extends IllegalStateException {
 
 		private static final long serialVersionUID = 1L;
 

@@ -4,6 +4,7 @@ import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.stereotype.Component;
 
+import io.statekeeper.state.StateService;
 import io.statekeeper.storage.StateRepository;
 import io.statekeeper.storage.StorageStatus;
 
@@ -17,9 +18,12 @@ class StorageHealthIndicator extends AbstractHealthIndicator {
 
 	private final StateRepository repository;
 
-	StorageHealthIndicator(StateRepository repository) {
+	private final StateService service;
+
+	StorageHealthIndicator(StateRepository repository, StateService service) {
 		super("Storage health check failed");
 		this.repository = repository;
+		this.service = service;
 	}
 
 	@Override
@@ -34,6 +38,10 @@ class StorageHealthIndicator extends AbstractHealthIndicator {
 			.withDetail("writable", status.readOnlyReason() == null)
 			.withDetail("versionsKept", status.versionsKept())
 			.withDetail("quarantined", status.quarantined());
+		java.util.Map<String, String> damaged = this.service.damagedStates();
+		if (!damaged.isEmpty()) {
+			builder.withDetail("damagedStates", damaged);
+		}
 		if (status.readOnlyReason() != null) {
 			builder.withDetail("readOnlyReason", status.readOnlyReason());
 		}
