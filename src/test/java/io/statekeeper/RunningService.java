@@ -36,14 +36,28 @@ public final class RunningService implements AutoCloseable {
 	}
 
 	public static RunningService start(Path dataDir, String... properties) {
+		return start(dataDir, null, properties);
+	}
+
+	/**
+	 * Starts the service with its storage seam replaced (to block or fail a step).
+	 * @param dataDir the data directory
+	 * @param io the seam to use, or {@code null} for the real one
+	 * @param properties extra {@code name=value} properties
+	 * @return the running service
+	 */
+	public static RunningService start(Path dataDir, io.statekeeper.storage.StorageIo io, String... properties) {
 		List<String> args = new ArrayList<>(
 				List.of("--server.port=0", "--management.server.port=0", "--statekeeper.storage.data-dir=" + dataDir,
 						"--statekeeper.storage.min-free-space=0", "--logging.level.io.statekeeper=WARN"));
 		for (String property : properties) {
 			args.add("--" + property);
 		}
-		return new RunningService(
-				new SpringApplicationBuilder(StatekeeperApplication.class).run(args.toArray(String[]::new)));
+		SpringApplicationBuilder builder = new SpringApplicationBuilder(StatekeeperApplication.class);
+		if (io != null) {
+			builder.initializers((context) -> context.getBeanFactory().registerSingleton("storageIo", io));
+		}
+		return new RunningService(builder.run(args.toArray(String[]::new)));
 	}
 
 	public ConfigurableApplicationContext context() {

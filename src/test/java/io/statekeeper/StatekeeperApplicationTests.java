@@ -132,6 +132,9 @@ class StatekeeperApplicationTests {
 				.contains("statekeeper_state_size_bytes_count 1")
 				.doesNotContain("prod");
 
+			assertThat(service.managementGet("/actuator/info")).contains("\"build\"")
+				.contains("\"artifact\":\"statekeeper\"")
+				.contains("\"git\"");
 			assertThat(service.send(HttpRequest.newBuilder(service.management("/actuator/env"))).statusCode())
 				.isEqualTo(404);
 			assertThat(service.get("/actuator/health").statusCode()).isEqualTo(404);

@@ -239,7 +239,7 @@ public class StateService {
 			VersionHeader header = this.repository.delete(name, current.header(), entry.nextRevision(),
 					this.clock.instant());
 			entry.commit(new StoredVersion(header, new byte[0]));
-			return null;
+			return new WriteResult(StateSummary.of(header), false);
 		}, () -> {
 		});
 	}
@@ -264,11 +264,12 @@ public class StateService {
 		});
 	}
 
-	private <T> T write(String operation, String name, Precondition precondition, WriteAction<T> action,
+	private WriteResult write(String operation, String name, Precondition precondition, WriteAction action,
 			Runnable validation) {
 		long start = System.nanoTime();
 		String outcome = "success";
 		String reason = "none";
+		WriteResult result = null;
 		try {
 			checkName(name);
 			validation.run();
@@ -278,7 +279,8 @@ public class StateService {
 				if (precondition.ifMatch() != null || precondition.ifNoneMatch() != null) {
 					precondition.check(current.live() ? current.version.header() : null);
 				}
-				return action.apply(entry, current);
+				result = action.apply(entry, current);
+				return result;
 			}
 			finally {
 				entry.lock.unlock();
@@ -309,7 +311,14 @@ public class StateService {
 				.maximumExpectedValue(Duration.ofSeconds(30))
 				.register(this.registry)
 				.record(nanos, TimeUnit.NANOSECONDS);
-			logger.info("{} '{}' {} ({}) in {} ms", operation, name, outcome, reason, nanos / 1_000_000);
+			if (result != null) {
+				logger.info("{} state={} revision={} size={} outcome={} durationMs={}", operation, name,
+						result.summary().revision(), result.summary().size(), outcome, nanos / 1_000_000.0);
+			}
+			else {
+				logger.info("{} state={} outcome={} reason={} durationMs={}", operation, name, outcome, reason,
+						nanos / 1_000_000.0);
+			}
 		}
 	}
 
@@ -364,9 +373,9 @@ public class StateService {
 	}
 
 	@FunctionalInterface
-	private interface WriteAction<T> {
+	private interface WriteAction {
 
-		T apply(StateEntry entry, Current current);
+		WriteResult apply(StateEntry entry, Current current);
 
 	}
 

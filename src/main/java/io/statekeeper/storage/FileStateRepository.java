@@ -131,6 +131,17 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		Gauge.builder("statekeeper.state.backups", this.versionsKept, AtomicLong::get)
 			.description("Earlier versions kept on disk, over all states")
 			.register(registry);
+		Gauge.builder("statekeeper.storage.writable", this, (store) -> (store.readOnlyReason == null) ? 1 : 0)
+			.description("1 while the store accepts writes, 0 once it refuses them until a restart")
+			.register(registry);
+		Gauge.builder("statekeeper.storage.free", this, (store) -> store.status().freeBytes())
+			.description("Bytes usable on the data directory's file system")
+			.baseUnit("bytes")
+			.register(registry);
+		Gauge.builder("statekeeper.storage.min.free", this, (store) -> store.minFreeSpace)
+			.description("Configured free-space margin (min-free-space)")
+			.baseUnit("bytes")
+			.register(registry);
 	}
 
 	private void prepareDataDirectory() {

@@ -2,6 +2,7 @@ package io.statekeeper.system;
 
 import java.time.Clock;
 
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -22,6 +23,7 @@ class SystemConfiguration {
 	}
 
 	@Bean
+	@ConditionalOnMissingBean
 	StorageIo storageIo() {
 		return new StorageIo();
 	}

@@ -1,0 +1,188 @@
+package io.statekeeper.system;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The deployment files agree with the application: probe paths and ports, the shutdown
+ * timeout, the data directory, the security context, and the metric names the dashboard
+ * and rules use.
+ */
+class DeploymentManifestsTests {
+
+	private static final Path ROOT = Path.of("").toAbsolutePath();
+
+	@SuppressWarnings("unchecked")
+	private static <T> T at(Object node, Object... path) {
+		Object current = node;
+		for (Object key : path) {
+			current = (key instanceof Integer index) ? ((List<Object>) current).get(index)
+					: ((Map<String, Object>) current).get(key);
+		}
+		return (T) current;
+	}
+
+	private static Map<String, Object> yaml(String file) throws IOException {
+		try (InputStream in = Files.newInputStream(ROOT.resolve(file))) {
+			return new Yaml().load(in);
+		}
+	}
+
+	private static Map<String, Object> statefulSet() throws IOException {
+		return yaml("deploy/k8s/statefulset.yaml");
+	}
+
+	private static Map<String, Object> container() throws IOException {
+		return at(statefulSet(), "spec", "template", "spec", "containers", 0);
+	}
+
+	private static int portNamed(Map<String, Object> container, String name) {
+		List<Map<String, Object>> ports = at(container, "ports");
+		return ports.stream()
+			.filter((port) -> name.equals(port.get("name")))
+			.map((port) -> (Integer) port.get("containerPort"))
+			.findFirst()
+			.orElseThrow();
+	}
+
+	@Test
+	void probesUseTheManagementPortAndTheHealthGroupsOfTheApplication() throws IOException {
+		Map<String, Object> application = yaml("src/main/resources/application.yaml");
+		Map<String, Object> container = container();
+
+		assertThat(portNamed(container, "http")).isEqualTo((Integer) at(application, "server", "port"));
+		assertThat(portNamed(container, "management"))
+			.isEqualTo((Integer) at(application, "management", "server", "port"));
+		assertThat((String) at(container, "livenessProbe", "httpGet", "path")).isEqualTo("/actuator/health/liveness");
+		assertThat((String) at(container, "readinessProbe", "httpGet", "path")).isEqualTo("/actuator/health/readiness");
+		for (String probe : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
+			assertThat((String) at(container, probe, "httpGet", "port")).isEqualTo("management");
+		}
+		assertThat((Boolean) at(application, "management", "endpoint", "health", "probes", "enabled")).isTrue();
+		assertThat((String) at(application, "management", "endpoint", "health", "group", "readiness", "include"))
+			.contains("storage");
+		assertThat((String) at(application, "management", "endpoints", "web", "exposure", "include"))
+			.isEqualTo("health, info, prometheus");
+	}
+
+	@Test
+	void theGracePeriodOutlastsTheShutdownTimeout() throws IOException {
+		Map<String, Object> application = yaml("src/main/resources/application.yaml");
+		String timeout = at(application, "spring", "lifecycle", "timeout-per-shutdown-phase");
+		assertThat((String) at(application, "server", "shutdown")).isEqualTo("graceful");
+		int seconds = Integer.parseInt(timeout.replace("s", ""));
+		assertThat((Integer) at(statefulSet(), "spec", "template", "spec", "terminationGracePeriodSeconds"))
+			.isGreaterThan(seconds);
+	}
+
+	@Test
+	void oneReplicaRunsNonRootOnAReadOnlyRootWithItsDataOnThePersistentVolume() throws IOException {
+		Map<String, Object> set = statefulSet();
+		Map<String, Object> container = container();
+		assertThat((Integer) at(set, "spec", "replicas")).isEqualTo(1);
+		assertThat((Boolean) at(set, "spec", "template", "spec", "securityContext", "runAsNonRoot")).isTrue();
+		assertThat((Boolean) at(container, "securityContext", "readOnlyRootFilesystem")).isTrue();
+		assertThat((Boolean) at(container, "securityContext", "allowPrivilegeEscalation")).isFalse();
+		assertThat((List<String>) at(container, "securityContext", "capabilities", "drop")).containsExactly("ALL");
+		assertThat((Object) at(container, "resources", "limits", "memory")).isNotNull();
+		List<Map<String, Object>> env = at(container, "env");
+		String dataDir = env.stream()
+			.filter((variable) -> "STATEKEEPER_STORAGE_DATA_DIR".equals(variable.get("name")))
+			.map((variable) -> (String) variable.get("value"))
+			.findFirst()
+			.orElseThrow();
+		List<Map<String, Object>> mounts = at(container, "volumeMounts");
+		assertThat(mounts).anySatisfy((mount) -> {
+			assertThat(mount.get("mountPath")).isEqualTo(dataDir);
+			assertThat(mount.get("name")).isEqualTo(at(set, "spec", "volumeClaimTemplates", 0, "metadata", "name"));
+		});
+		assertThat(mounts).anySatisfy((mount) -> assertThat(mount.get("mountPath")).isEqualTo("/tmp"));
+		Map<String, Object> kustomization = yaml("deploy/k8s/kustomization.yaml");
+		for (String resource : (List<String>) at(kustomization, "resources")) {
+			assertThat(ROOT.resolve("deploy/k8s").resolve(resource)).exists();
+		}
+	}
+
+	@Test
+	void theImageRunsNonRootWithTheDataVolume() throws IOException {
+		String dockerfile = Files.readString(ROOT.resolve("Dockerfile"));
+		assertThat(dockerfile).contains("USER 10001:10001", "VOLUME [\"/data\"]", "EXPOSE 8080 8081",
+				"STATEKEEPER_STORAGE_DATA_DIR=/data", "./mvnw", "/actuator/health/readiness");
+		assertThat(Files.readString(ROOT.resolve(".dockerignore"))).contains("target/", "data/");
+	}
+
+	@Test
+	void composeWaitsOnHealthAndKeepsDataOnANamedVolume() throws Exception {
+		Map<String, Object> compose = yaml("docker-compose.yml");
+		Map<String, Object> services = at(compose, "services");
+		assertThat(services).containsOnlyKeys("statekeeper", "prometheus", "grafana");
+		for (String service : services.keySet()) {
+			assertThat((Object) at(services, service, "healthcheck")).as(service).isNotNull();
+		}
+		assertThat((String) at(services, "prometheus", "depends_on", "statekeeper", "condition"))
+			.isEqualTo("service_healthy");
+		assertThat((String) at(services, "grafana", "depends_on", "prometheus", "condition"))
+			.isEqualTo("service_healthy");
+		assertThat((List<String>) at(services, "statekeeper", "volumes")).contains("statekeeper-data:/data");
+		assertThat((Map<String, Object>) at(compose, "volumes")).containsKey("statekeeper-data");
+
+		Path composeTool = Path.of("/usr/bin/docker-compose");
+		assumeTrue(Files.isExecutable(composeTool), "docker-compose is not installed (.ci/run installs it)");
+		Process process = new ProcessBuilder(composeTool.toString(), "-f", "docker-compose.yml", "config", "-q")
+			.directory(ROOT.toFile())
+			.redirectErrorStream(true)
+			.start();
+		String output = new String(process.getInputStream().readAllBytes());
+		assertThat(process.waitFor()).as(output).isZero();
+	}
+
+	@Test
+	void theDashboardQueriesOnlyMetricsTheServiceOrTheRulesProduce() throws IOException {
+		JsonNode dashboard = JsonMapper.builder()
+			.build()
+			.readTree(ROOT.resolve("deploy/grafana/dashboards/statekeeper.json").toFile());
+		String rules = Files.readString(ROOT.resolve("deploy/prometheus/statekeeper.rules.yml"));
+		List<String> expressions = new ArrayList<>();
+		for (JsonNode panel : dashboard.get("panels")) {
+			for (JsonNode target : panel.get("targets")) {
+				expressions.add(target.get("expr").asString());
+			}
+		}
+		assertThat(expressions).hasSizeGreaterThanOrEqualTo(10);
+		Pattern metric = Pattern.compile("statekeeper[:_][a-z0-9_:]+");
+		List<String> known = List.of("statekeeper_state_writes_seconds_count",
+				"statekeeper_state_writes_seconds_bucket", "statekeeper_states", "statekeeper_states_damaged",
+				"statekeeper_storage_writable", "statekeeper_storage_free_bytes", "statekeeper_storage_min_free_bytes",
+				"statekeeper_state_backups", "statekeeper_state_backups_added_total",
+				"statekeeper_state_backups_pruned_total", "statekeeper_storage_recoveries_total",
+				"statekeeper_state_size_bytes_sum", "statekeeper_state_size_bytes_count");
+		for (String expression : expressions) {
+			Matcher matcher = metric.matcher(expression);
+			while (matcher.find()) {
+				String name = matcher.group();
+				if (name.contains(":")) {
+					assertThat(rules).as("recording rule " + name).contains("record: " + name);
+				}
+				else {
+					assertThat(known).as(expression).contains(name);
+				}
+			}
+		}
+	}
+
+}
