@@ -46,7 +46,10 @@ public final class ChildProcess implements AutoCloseable {
 						"-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
 						StatekeeperApplication.class.getName(), "--server.port=" + port,
 						"--management.server.port=" + managementPort, "--statekeeper.storage.data-dir=" + dataDir,
-						"--statekeeper.storage.min-free-space=0", "--spring.main.banner-mode=off"));
+						"--statekeeper.storage.min-free-space=0", "--spring.main.banner-mode=off",
+						"--statekeeper.security.tokens[0].id=test",
+						"--statekeeper.security.tokens[0].secret-sha256=" + RunningService.TOKEN_SHA256,
+						"--statekeeper.security.tokens[0].roles=admin"));
 		for (String property : properties) {
 			command.add("--" + property);
 		}
@@ -82,7 +85,9 @@ public final class ChildProcess implements AutoCloseable {
 	}
 
 	public HttpResponse<byte[]> send(HttpRequest.Builder request) throws IOException, InterruptedException {
-		return CLIENT.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
+		return CLIENT.send(
+				request.header("Authorization", RunningService.BEARER).timeout(Duration.ofSeconds(30)).build(),
+				HttpResponse.BodyHandlers.ofByteArray());
 	}
 
 	public String output() {

@@ -67,6 +67,7 @@ class GracefulShutdownTests {
 		HttpClient client = HttpClient.newHttpClient();
 		CompletableFuture<HttpResponse<String>> inFlight = client
 			.sendAsync(HttpRequest.newBuilder(service.api("/api/v1/states/prod"))
+				.header("Authorization", RunningService.BEARER)
 				.header("Content-Type", "application/json")
 				.PUT(HttpRequest.BodyPublishers.ofByteArray(second))
 				.build(), HttpResponse.BodyHandlers.ofString());

@@ -23,6 +23,14 @@ public final class RunningService implements AutoCloseable {
 
 	private static final HttpClient CLIENT = HttpClient.newHttpClient();
 
+	/** The admin token every started service knows (id {@code test}). */
+	public static final String TOKEN = "test-secret-token-0123456789abcdef";
+
+	/** {@code Authorization} header value with {@link #TOKEN}. */
+	public static final String BEARER = "Bearer " + TOKEN;
+
+	static final String TOKEN_SHA256 = "6b15fbada9ea4e06f64d8b0fcb8bd182c9eed1d50e1278d504dbf42d65324c41";
+
 	private final ConfigurableApplicationContext context;
 
 	private final int port;
@@ -47,9 +55,11 @@ public final class RunningService implements AutoCloseable {
 	 * @return the running service
 	 */
 	public static RunningService start(Path dataDir, io.statekeeper.storage.StorageIo io, String... properties) {
-		List<String> args = new ArrayList<>(
-				List.of("--server.port=0", "--management.server.port=0", "--statekeeper.storage.data-dir=" + dataDir,
-						"--statekeeper.storage.min-free-space=0", "--logging.level.io.statekeeper=WARN"));
+		List<String> args = new ArrayList<>(List.of("--server.port=0", "--management.server.port=0",
+				"--statekeeper.storage.data-dir=" + dataDir, "--statekeeper.storage.min-free-space=0",
+				"--logging.level.io.statekeeper=WARN", "--statekeeper.security.tokens[0].id=test",
+				"--statekeeper.security.tokens[0].secret-sha256=" + TOKEN_SHA256,
+				"--statekeeper.security.tokens[0].roles=admin"));
 		for (String property : properties) {
 			args.add("--" + property);
 		}
@@ -72,7 +82,13 @@ public final class RunningService implements AutoCloseable {
 		return URI.create("http://localhost:" + this.managementPort + path);
 	}
 
+	/** Sends a request with the test token. */
 	public HttpResponse<byte[]> send(HttpRequest.Builder request) {
+		return sendRaw(request.header("Authorization", BEARER));
+	}
+
+	/** Sends a request exactly as built (no token added). */
+	public HttpResponse<byte[]> sendRaw(HttpRequest.Builder request) {
 		try {
 			return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
 		}
@@ -116,7 +132,7 @@ public final class RunningService implements AutoCloseable {
 	}
 
 	public String managementGet(String path) {
-		return text(send(HttpRequest.newBuilder(management(path)).GET()));
+		return text(sendRaw(HttpRequest.newBuilder(management(path)).GET()));
 	}
 
 	public static String text(HttpResponse<byte[]> response) {

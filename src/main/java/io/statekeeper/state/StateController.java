@@ -6,6 +6,7 @@ import java.net.URI;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.function.Predicate;
 
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -27,6 +28,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
@@ -41,7 +43,13 @@ import io.statekeeper.storage.VersionHeader;
 @RestController
 @RequestMapping("/api/v1/states")
 @Tag(name = "states", description = "Durable, versioned JSON states")
-class StateController {
+public class StateController {
+
+	/**
+	 * Request attribute the security layer sets to a {@code Predicate<String>} of the
+	 * state names the caller may see; absent, every state is visible.
+	 */
+	public static final String SCOPE_ATTRIBUTE = "io.statekeeper.state.StateController.scope";
 
 	private static final CacheControl NO_CACHE = CacheControl.noCache().cachePrivate();
 
@@ -54,8 +62,10 @@ class StateController {
 	@GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
 	@Operation(summary = "List every stored state")
 	@ApiResponse(responseCode = "200", description = "The states, by name")
-	List<StateSummary> list() {
-		return this.service.list();
+	List<StateSummary> list(@Parameter(hidden = true) @RequestAttribute(name = SCOPE_ATTRIBUTE,
+			required = false) Predicate<String> scope) {
+		List<StateSummary> all = this.service.list();
+		return (scope != null) ? all.stream().filter((summary) -> scope.test(summary.name())).toList() : all;
 	}
 
 	@GetMapping("/{name}")

@@ -15,6 +15,8 @@ public enum StateProblem {
 
 	INVALID_PRECONDITION("invalid-precondition", HttpStatus.BAD_REQUEST, "Invalid conditional header"),
 
+	INVALID_QUERY("invalid-query", HttpStatus.BAD_REQUEST, "Invalid query parameter"),
+
 	MALFORMED_JSON("malformed-json", HttpStatus.BAD_REQUEST, "Body is not well-formed JSON"),
 
 	DOCUMENT_TOO_COMPLEX("document-too-complex", HttpStatus.BAD_REQUEST, "Document exceeds the parser's limits"),

@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
 
 import io.statekeeper.storage.FileStateRepository;
@@ -64,8 +65,13 @@ public class StateService {
 
 	private final Map<String, StateEntry> states = new ConcurrentHashMap<>();
 
+	private final ApplicationEventPublisher events;
+
+	private final List<StateWriteEvent> recoveredAtStartUp = new ArrayList<>();
+
 	public StateService(StateRepository repository, StateValidator validator, StorageProperties properties, Clock clock,
-			MeterRegistry registry) {
+			MeterRegistry registry, ApplicationEventPublisher events) {
+		this.events = events;
 		this.repository = repository;
 		this.validator = validator;
 		this.clock = clock;
@@ -78,6 +84,13 @@ public class StateService {
 			.register(registry);
 		for (LoadedState loaded : repository.loadAll()) {
 			this.states.put(loaded.name(), new StateEntry(loaded));
+			if (loaded.restored() || loaded.condition() != Condition.OK) {
+				VersionHeader header = (loaded.current() != null) ? loaded.current().header() : null;
+				this.recoveredAtStartUp.add(new StateWriteEvent("recovery", loaded.name(),
+						(header != null) ? header.revision() : 0, (header != null) ? header.checksum() : null,
+						loaded.restored() ? "restored" : loaded.condition().name().toLowerCase(java.util.Locale.ROOT),
+						"damaged"));
+			}
 		}
 		Gauge.builder("statekeeper.states", this, StateService::countLive)
 			.description("States currently stored")
@@ -86,6 +99,14 @@ public class StateService {
 			.description("States held or unrecoverable because their current version is damaged")
 			.register(registry);
 		logger.info("Loaded {} states", (long) countLive());
+	}
+
+	/**
+	 * What start-up recovery did to damaged states (for the audit trail).
+	 * @return one event per damaged state found
+	 */
+	public List<StateWriteEvent> recoveredAtStartUp() {
+		return List.copyOf(this.recoveredAtStartUp);
 	}
 
 	/**
@@ -311,6 +332,9 @@ public class StateService {
 				.maximumExpectedValue(Duration.ofSeconds(30))
 				.register(this.registry)
 				.record(nanos, TimeUnit.NANOSECONDS);
+			this.events
+				.publishEvent(new StateWriteEvent(operation, name, (result != null) ? result.summary().revision() : 0,
+						(result != null) ? result.summary().checksum() : null, outcome, reason));
 			if (result != null) {
 				logger.info("{} state={} revision={} size={} outcome={} durationMs={}", operation, name,
 						result.summary().revision(), result.summary().size(), outcome, nanos / 1_000_000.0);

@@ -490,7 +490,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			try {
 				StoredVersion version = VersionFormat.read(this.io, current, name, 0, true);
 				return new LoadedState(name, version, Math.max(highest, version.header().revision()), Condition.OK,
-						valid);
+						valid, false);
 			}
 			catch (CorruptVersionException ex) {
 				damage = ex.getMessage();
@@ -530,7 +530,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			logger.error(
 					"State '{}' is unrecoverable: its current version is damaged ({}) and no valid version is kept",
 					name, damage);
-			return new LoadedState(name, null, highest, Condition.UNRECOVERABLE, valid);
+			return new LoadedState(name, null, highest, Condition.UNRECOVERABLE, valid, false);
 		}
 		if (this.onCorruption == StorageProperties.OnCorruption.RESTORE_PREVIOUS) {
 			for (Long revision : valid) {
@@ -542,16 +542,16 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 					logger.warn("State '{}' was damaged ({}); restored revision {} as new revision {}", name, damage,
 							revision, restored);
 					return new LoadedState(name, new StoredVersion(header, version.body()), restored, Condition.OK,
-							versionRevisionsQuietly(name));
+							versionRevisionsQuietly(name), true);
 				}
 			}
 			count("unrecoverable");
 			logger.error("State '{}' is unrecoverable: no kept version could be read back", name);
-			return new LoadedState(name, null, highest, Condition.UNRECOVERABLE, List.of());
+			return new LoadedState(name, null, highest, Condition.UNRECOVERABLE, List.of(), false);
 		}
 		logger.warn("State '{}' is held: its current version is damaged ({}); valid revisions {} can be restored "
 				+ "with POST /api/v1/states/{}/versions/{{revision}}/restore", name, damage, valid, name);
-		return new LoadedState(name, null, highest, Condition.HELD, valid);
+		return new LoadedState(name, null, highest, Condition.HELD, valid, false);
 	}
 
 	private StoredVersion readVersionQuietly(String name, long revision) {

@@ -12,9 +12,10 @@ import java.util.List;
  * @param condition whether the state can be served
  * @param validRevisions the revisions that verified, newest first, for held states'
  * problems
+ * @param restored whether start-up replaced a damaged current version with a kept one
  */
 public record LoadedState(String name, StoredVersion current, long lastRevision, Condition condition,
-		List<Long> validRevisions) {
+		List<Long> validRevisions, boolean restored) {
 
 	/**
 	 * Whether a state can be served.

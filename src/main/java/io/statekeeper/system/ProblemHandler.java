@@ -33,7 +33,7 @@ import io.statekeeper.storage.StorageException;
 @RestControllerAdvice
 class ProblemHandler extends ResponseEntityExceptionHandler {
 
-	static final String TYPE_BASE = "https://statekeeper.io/problems/";
+	static final String TYPE_BASE = Problems.TYPE_BASE;
 
 	/** Seconds a client should wait before retrying a 503. */
 	static final String RETRY_AFTER_SECONDS = "5";

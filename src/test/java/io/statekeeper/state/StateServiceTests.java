@@ -42,6 +42,8 @@ class StateServiceTests {
 
 	private StateService service;
 
+	private final List<Object> events = java.util.Collections.synchronizedList(new ArrayList<>());
+
 	@BeforeEach
 	void start() {
 		start(new StorageIo(), Duration.ofSeconds(10));
@@ -55,7 +57,7 @@ class StateServiceTests {
 		this.registry = new SimpleMeterRegistry();
 		this.repository = new FileStateRepository(properties, io, Clock.systemUTC(), this.registry);
 		this.service = new StateService(this.repository, new StateValidator(properties), properties, Clock.systemUTC(),
-				this.registry);
+				this.registry, this.events::add);
 	}
 
 	@AfterEach

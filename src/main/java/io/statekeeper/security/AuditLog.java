@@ -1,0 +1,323 @@
+package io.statekeeper.security;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * An append-only, hash-chained audit log: {@code <data-dir>/audit/audit.log}, one JSON
+ * object per line, rotated by size into {@code audit-000001.log},
+ * {@code audit-000002.log}, … with the chain going on across files.
+ *
+ * <pre>
+ * {"time":"…","token":"ci","remote":"10.0.0.7","action":"put","state":"prod","revision":42,
+ *  "checksum":"sha256:…","outcome":"success","prev":"&lt;hash of the previous entry&gt;","hash":"&lt;sha256&gt;"}
+ * </pre>
+ *
+ * {@code hash} is the SHA-256 of the line as it reads without its {@code ,"hash":"…"}
+ * member; each entry names the previous entry's hash in {@code prev} (64 zeros for the
+ * first), so editing, removing or reordering any entry breaks the chain from there on.
+ * Every entry is written and fdatasync'ed before {@link #append} returns. Start-up
+ * verifies the whole chain; a torn last line (a crash mid-append, never acknowledged) is
+ * cut off, anything else is reported as a break.
+ */
+final class AuditLog implements AutoCloseable {
+
+	static final String GENESIS = "0".repeat(64);
+
+	private static final Logger logger = LoggerFactory.getLogger(AuditLog.class);
+
+	private static final String CURRENT = "audit.log";
+
+	private static final Pattern ROTATED = Pattern.compile("audit-(\\d{6})\\.log");
+
+	private static final byte[] HASH_FIELD = ",\"hash\":\"".getBytes(StandardCharsets.US_ASCII);
+
+	private static final JsonMapper MAPPER = JsonMapper.builder().build();
+
+	private final Path dir;
+
+	private final long maxFileSize;
+
+	private FileChannel channel;
+
+	private String lastHash = GENESIS;
+
+	private long entries;
+
+	private String chainBreak;
+
+	AuditLog(Path dir, long maxFileSize) {
+		this.dir = dir;
+		this.maxFileSize = maxFileSize;
+		try {
+			Files.createDirectories(dir,
+					PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+			verify();
+			this.channel = open();
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException("Cannot open the audit log in " + dir, ex);
+		}
+	}
+
+	/**
+	 * Appends one entry and makes it durable.
+	 * @param fields the entry's members, in order (without {@code prev} and {@code hash})
+	 * @return the entry's hash
+	 */
+	synchronized String append(Map<String, Object> fields) {
+		Map<String, Object> entry = new LinkedHashMap<>(fields);
+		entry.put("prev", this.lastHash);
+		byte[] json = MAPPER.writeValueAsBytes(entry);
+		String hash = sha256(json);
+		byte[] line = new byte[json.length - 1 + HASH_FIELD.length + 64 + 3];
+		System.arraycopy(json, 0, line, 0, json.length - 1);
+		System.arraycopy(HASH_FIELD, 0, line, json.length - 1, HASH_FIELD.length);
+		System.arraycopy(hash.getBytes(StandardCharsets.US_ASCII), 0, line, json.length - 1 + HASH_FIELD.length, 64);
+		line[line.length - 3] = '"';
+		line[line.length - 2] = '}';
+		line[line.length - 1] = '\n';
+		try {
+			if (this.channel.size() + line.length > this.maxFileSize && this.channel.size() > 0) {
+				rotate();
+			}
+			ByteBuffer buffer = ByteBuffer.wrap(line);
+			while (buffer.hasRemaining()) {
+				this.channel.write(buffer);
+			}
+			this.channel.force(false);
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException("Cannot append to the audit log", ex);
+		}
+		this.lastHash = hash;
+		this.entries++;
+		return hash;
+	}
+
+	/**
+	 * Reads entries, oldest first.
+	 * @param filter which entries to keep
+	 * @param limit at most this many (the newest of them)
+	 * @return the entries
+	 */
+	synchronized List<Map<String, Object>> read(Predicate<Map<String, Object>> filter, int limit) {
+		List<Map<String, Object>> result = new ArrayList<>();
+		try {
+			for (Path file : files()) {
+				for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+					Map<String, Object> entry = parse(line);
+					if (entry != null && filter.test(entry)) {
+						result.add(entry);
+						if (result.size() > limit) {
+							result.remove(0);
+						}
+					}
+				}
+			}
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException("Cannot read the audit log", ex);
+		}
+		return result;
+	}
+
+	synchronized String chainBreak() {
+		return this.chainBreak;
+	}
+
+	synchronized long entries() {
+		return this.entries;
+	}
+
+	Path directory() {
+		return this.dir;
+	}
+
+	@SuppressWarnings("unchecked")
+	private static Map<String, Object> parse(String line) {
+		try {
+			return MAPPER.readValue(line, LinkedHashMap.class);
+		}
+		catch (JacksonException ex) {
+			return null;
+		}
+	}
+
+	private void verify() throws IOException {
+		String previous = GENESIS;
+		for (Path file : files()) {
+			byte[] bytes = Files.readAllBytes(file);
+			int start = 0;
+			int lineNumber = 0;
+			while (start < bytes.length) {
+				int end = start;
+				while (end < bytes.length && bytes[end] != '\n') {
+					end++;
+				}
+				lineNumber++;
+				if (end == bytes.length) {
+					if (file.getFileName().toString().equals(CURRENT)) {
+						logger.warn("Cutting a torn last line off {} (a crash during an append)", file);
+						try (FileChannel truncate = FileChannel.open(file, StandardOpenOption.WRITE)) {
+							truncate.truncate(start);
+							truncate.force(true);
+						}
+					}
+					else {
+						broken(file, lineNumber, "torn line");
+					}
+					break;
+				}
+				String problem = check(bytes, start, end, previous);
+				if (problem != null) {
+					broken(file, lineNumber, problem);
+					previous = hashOf(bytes, start, end);
+				}
+				else {
+					previous = new String(bytes, end - 66, 64, StandardCharsets.US_ASCII);
+				}
+				this.entries++;
+				start = end + 1;
+			}
+		}
+		this.lastHash = previous;
+	}
+
+	private void broken(Path file, int line, String problem) {
+		if (this.chainBreak == null) {
+			this.chainBreak = file.getFileName() + " line " + line + ": " + problem;
+			logger.error("The audit log's hash chain is broken at {}: it was edited, truncated or reordered",
+					this.chainBreak);
+		}
+	}
+
+	/** Checks one line; {@code null} if it holds. */
+	private static String check(byte[] bytes, int start, int end, String previous) {
+		int hashAt = end - 66 - HASH_FIELD.length;
+		if (hashAt <= start
+				|| !java.util.Arrays.equals(bytes, hashAt, hashAt + HASH_FIELD.length, HASH_FIELD, 0, HASH_FIELD.length)
+				|| bytes[end - 1] != '}') {
+			return "not an audit entry";
+		}
+		String stored = new String(bytes, end - 66, 64, StandardCharsets.US_ASCII);
+		if (!stored.equals(hashOf(bytes, start, end))) {
+			return "hash mismatch";
+		}
+		Map<String, Object> entry = parse(new String(bytes, start, end - start, StandardCharsets.UTF_8));
+		if (entry == null || !previous.equals(entry.get("prev"))) {
+			return "prev does not name the previous entry";
+		}
+		return null;
+	}
+
+	private static String hashOf(byte[] bytes, int start, int end) {
+		int hashAt = end - 66 - HASH_FIELD.length;
+		if (hashAt <= start) {
+			return sha256(java.util.Arrays.copyOfRange(bytes, start, end));
+		}
+		byte[] json = java.util.Arrays.copyOfRange(bytes, start, hashAt + 1);
+		json[json.length - 1] = '}';
+		return sha256(json);
+	}
+
+	private List<Path> files() throws IOException {
+		List<Path> rotated = new ArrayList<>();
+		try (Stream<Path> list = Files.list(this.dir)) {
+			list.filter((file) -> ROTATED.matcher(file.getFileName().toString()).matches()).forEach(rotated::add);
+		}
+		rotated.sort(Comparator.comparing((file) -> file.getFileName().toString()));
+		Path current = this.dir.resolve(CURRENT);
+		if (Files.exists(current)) {
+			rotated.add(current);
+		}
+		return rotated;
+	}
+
+	private FileChannel open() throws IOException {
+		Path file = this.dir.resolve(CURRENT);
+		boolean created = !Files.exists(file);
+		FileChannel opened = FileChannel.open(file,
+				EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
+				PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+		if (created) {
+			Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+			fsyncDirectory();
+		}
+		return opened;
+	}
+
+	private void rotate() throws IOException {
+		this.channel.close();
+		int next = 1;
+		for (Path file : files()) {
+			Matcher matcher = ROTATED.matcher(file.getFileName().toString());
+			if (matcher.matches()) {
+				next = Math.max(next, Integer.parseInt(matcher.group(1)) + 1);
+			}
+		}
+		Files.move(this.dir.resolve(CURRENT), this.dir.resolve(String.format("audit-%06d.log", next)),
+				StandardCopyOption.ATOMIC_MOVE);
+		fsyncDirectory();
+		this.channel = open();
+	}
+
+	private void fsyncDirectory() throws IOException {
+		try (FileChannel directory = FileChannel.open(this.dir, StandardOpenOption.READ)) {
+			directory.force(true);
+		}
+	}
+
+	private static String sha256(byte[] bytes) {
+		try {
+			return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException(ex);
+		}
+	}
+
+	@Override
+	public synchronized void close() {
+		try {
+			this.channel.close();
+		}
+		catch (IOException ex) {
+			// nothing left to flush: every append was forced
+		}
+	}
+
+	/** For a time filter. */
+	static boolean after(Map<String, Object> entry, Instant since) {
+		Object time = entry.get("time");
+		return time != null && !Instant.parse(time.toString()).isBefore(since);
+	}
+
+}

@@ -1,0 +1,41 @@
+package io.statekeeper.system;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.Map;
+
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import tools.jackson.databind.json.JsonMapper;
+
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+
+/**
+ * Writes an RFC 9457 problem straight to a servlet response, for the places that answer
+ * before Spring MVC does (authentication, authorization, the request firewall).
+ */
+public final class Problems {
+
+	/** The base of every problem {@code type}. */
+	public static final String TYPE_BASE = "https://statekeeper.io/problems/";
+
+	private static final JsonMapper MAPPER = JsonMapper.builder().build();
+
+	private Problems() {
+	}
+
+	public static void write(HttpServletRequest request, HttpServletResponse response, HttpStatus status, String slug,
+			String title, String detail, Map<String, String> headers) throws IOException {
+		ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, detail);
+		problem.setType(URI.create(TYPE_BASE + slug));
+		problem.setTitle(title);
+		problem.setInstance(URI.create(request.getRequestURI().replaceAll("[^A-Za-z0-9/._~-]", "_")));
+		response.setStatus(status.value());
+		headers.forEach(response::setHeader);
+		response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+		MAPPER.writeValue(response.getOutputStream(), problem);
+	}
+
+}
