@@ -180,8 +180,8 @@ class StatekeeperApplicationTests {
 	}
 
 	/**
-	 * Every file under the directory with its bytes, to compare; the audit log is left out
-	 * (refused requests are recorded there, on purpose).
+	 * Every file under the directory with its bytes, to compare; the audit log is left
+	 * out (refused requests are recorded there, on purpose).
 	 */
 	static Map<String, String> snapshot(Path dir) throws IOException {
 		Map<String, String> files = new TreeMap<>();
