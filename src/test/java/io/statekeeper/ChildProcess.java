@@ -39,6 +39,20 @@ public final class ChildProcess implements AutoCloseable {
 	}
 
 	public static ChildProcess start(Path dataDir, Path log, String... properties) {
+		return startWithUmask(null, dataDir, log, properties);
+	}
+
+	/** Starts the service under {@code sh -c 'umask …; exec java …'}. */
+	public static ChildProcess startWithUmask(String umask, Path dataDir, Path log, String... properties) {
+		return start(umask, true, dataDir, log, properties);
+	}
+
+	/** Starts the service with no token configured (it creates its admin token). */
+	public static ChildProcess startWithoutTokens(Path dataDir, Path log, String... properties) {
+		return start(null, false, dataDir, log, properties);
+	}
+
+	private static ChildProcess start(String umask, boolean withToken, Path dataDir, Path log, String... properties) {
 		int port = freePort();
 		int managementPort = freePort();
 		List<String> command = new ArrayList<>(
@@ -46,12 +60,21 @@ public final class ChildProcess implements AutoCloseable {
 						"-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
 						StatekeeperApplication.class.getName(), "--server.port=" + port,
 						"--management.server.port=" + managementPort, "--statekeeper.storage.data-dir=" + dataDir,
-						"--statekeeper.storage.min-free-space=0", "--spring.main.banner-mode=off",
-						"--statekeeper.security.tokens[0].id=test",
-						"--statekeeper.security.tokens[0].secret-sha256=" + RunningService.TOKEN_SHA256,
-						"--statekeeper.security.tokens[0].roles=admin"));
+						"--statekeeper.storage.min-free-space=0", "--spring.main.banner-mode=off"));
+		if (withToken) {
+			command.addAll(List.of("--statekeeper.security.tokens[0].id=test",
+					"--statekeeper.security.tokens[0].secret-sha256=" + RunningService.TOKEN_SHA256,
+					"--statekeeper.security.tokens[0].roles=admin"));
+		}
 		for (String property : properties) {
 			command.add("--" + property);
+		}
+		if (umask != null) {
+			StringBuilder script = new StringBuilder("umask " + umask + "; exec");
+			for (String part : command) {
+				script.append(" '").append(part.replace("'", "'\\''")).append('\'');
+			}
+			command = List.of("sh", "-c", script.toString());
 		}
 		try {
 			Process process = new ProcessBuilder(command).redirectErrorStream(true)
@@ -82,6 +105,12 @@ public final class ChildProcess implements AutoCloseable {
 
 	public URI api(String path) {
 		return URI.create("http://localhost:" + this.port + path);
+	}
+
+	public HttpResponse<byte[]> sendAs(HttpRequest.Builder request, String authorization)
+			throws IOException, InterruptedException {
+		return CLIENT.send(request.header("Authorization", authorization).timeout(Duration.ofSeconds(30)).build(),
+				HttpResponse.BodyHandlers.ofByteArray());
 	}
 
 	public HttpResponse<byte[]> send(HttpRequest.Builder request) throws IOException, InterruptedException {

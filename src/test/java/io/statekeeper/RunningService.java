@@ -9,6 +9,10 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import java.nio.file.Files;
 import java.util.List;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -55,6 +59,7 @@ public final class RunningService implements AutoCloseable {
 	 * @return the running service
 	 */
 	public static RunningService start(Path dataDir, io.statekeeper.storage.StorageIo io, String... properties) {
+		java.util.Objects.requireNonNull(dataDir, "dataDir");
 		List<String> args = new ArrayList<>(List.of("--server.port=0", "--management.server.port=0",
 				"--statekeeper.storage.data-dir=" + dataDir, "--statekeeper.storage.min-free-space=0",
 				"--logging.level.io.statekeeper=WARN", "--statekeeper.security.tokens[0].id=test",
@@ -142,6 +147,26 @@ public final class RunningService implements AutoCloseable {
 	@Override
 	public void close() {
 		this.context.close();
+	}
+
+	/**
+	 * Every file under the directory with its bytes, to compare; the audit log is left
+	 * out (refused requests are recorded there, on purpose).
+	 */
+	public static Map<String, String> snapshot(Path dir) throws IOException {
+		Map<String, String> files = new TreeMap<>();
+		try (Stream<Path> walk = Files.walk(dir)) {
+			for (Path path : walk.toList()) {
+				String key = dir.relativize(path).toString();
+				if (key.startsWith("audit")) {
+					continue;
+				}
+				files.put(key,
+						Files.isRegularFile(path) ? new String(Files.readAllBytes(path), StandardCharsets.ISO_8859_1)
+								+ "@" + Files.getLastModifiedTime(path) : "dir");
+			}
+		}
+		return files;
 	}
 
 }

@@ -60,7 +60,7 @@ class StatekeeperApplicationTests {
 	void rejectedRequestsChangeNothingOnDisk() throws IOException {
 		try (RunningService service = RunningService.start(this.dataDir, "statekeeper.storage.max-state-size=4KB")) {
 			assertThat(service.put("/api/v1/states/prod", STATE).statusCode()).isEqualTo(201);
-			Map<String, String> before = snapshot(this.dataDir);
+			Map<String, String> before = RunningService.snapshot(this.dataDir);
 
 			assertThat(service.put("/api/v1/states/prod", "{\"version\":1".getBytes()).statusCode()).isEqualTo(400);
 			assertThat(service.put("/api/v1/states/prod", "{\"version\":1}".getBytes()).statusCode()).isEqualTo(422);
@@ -80,7 +80,7 @@ class StatekeeperApplicationTests {
 			assertThat(service.delete("/api/v1/states/absent").statusCode()).isEqualTo(404);
 			assertThat(service.post("/api/v1/states/prod/versions/5/restore").statusCode()).isEqualTo(404);
 
-			assertThat(snapshot(this.dataDir)).isEqualTo(before);
+			assertThat(RunningService.snapshot(this.dataDir)).isEqualTo(before);
 		}
 	}
 
@@ -177,26 +177,6 @@ class StatekeeperApplicationTests {
 			all.append(cause.getMessage()).append('\n');
 		}
 		return all.toString();
-	}
-
-	/**
-	 * Every file under the directory with its bytes, to compare; the audit log is left
-	 * out (refused requests are recorded there, on purpose).
-	 */
-	static Map<String, String> snapshot(Path dir) throws IOException {
-		Map<String, String> files = new TreeMap<>();
-		try (Stream<Path> walk = Files.walk(dir)) {
-			for (Path path : walk.toList()) {
-				String key = dir.relativize(path).toString();
-				if (key.startsWith("audit")) {
-					continue;
-				}
-				files.put(key,
-						Files.isRegularFile(path) ? new String(Files.readAllBytes(path), StandardCharsets.ISO_8859_1)
-								+ "@" + Files.getLastModifiedTime(path) : "dir");
-			}
-		}
-		return files;
 	}
 
 }

@@ -1,7 +1,7 @@
 package io.statekeeper.system;
 
 import java.io.IOException;
-import java.net.URI;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 import jakarta.servlet.http.HttpServletRequest;
@@ -10,7 +10,6 @@ import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
-import org.springframework.http.ProblemDetail;
 
 /**
  * Writes an RFC 9457 problem straight to a servlet response, for the places that answer
@@ -28,10 +27,12 @@ public final class Problems {
 
 	public static void write(HttpServletRequest request, HttpServletResponse response, HttpStatus status, String slug,
 			String title, String detail, Map<String, String> headers) throws IOException {
-		ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, detail);
-		problem.setType(URI.create(TYPE_BASE + slug));
-		problem.setTitle(title);
-		problem.setInstance(URI.create(request.getRequestURI().replaceAll("[^A-Za-z0-9/._~-]", "_")));
+		Map<String, Object> problem = new LinkedHashMap<>();
+		problem.put("type", TYPE_BASE + slug);
+		problem.put("title", title);
+		problem.put("status", status.value());
+		problem.put("detail", detail);
+		problem.put("instance", request.getRequestURI().replaceAll("[^A-Za-z0-9/._~-]", "_"));
 		response.setStatus(status.value());
 		headers.forEach(response::setHeader);
 		response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);

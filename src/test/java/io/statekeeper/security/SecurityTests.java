@@ -1,0 +1,221 @@
+package io.statekeeper.security;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import io.statekeeper.RunningService;
+
+import static io.statekeeper.RunningService.text;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tokens, roles and scopes over real HTTP, and the audit trail they leave.
+ */
+class SecurityTests {
+
+	static final String READER = "reader-secret-0123456789abcdef0123";
+
+	static final String WRITER = "writer-secret-0123456789abcdef0123";
+
+	static final String SCOPED = "scoped-secret-0123456789abcdef0123";
+
+	static final byte[] STATE = "{\"version\":1,\"resources\":{},\"metadata\":{}}".getBytes(StandardCharsets.UTF_8);
+
+	@TempDir
+	Path dataDir;
+
+	RunningService service;
+
+	static String sha(String secret) {
+		return HexFormat.of().formatHex(TokenRegistry.sha256(secret));
+	}
+
+	static String[] tokens() {
+		return new String[] { "statekeeper.security.tokens[1].id=reader",
+				"statekeeper.security.tokens[1].secret-sha256=" + sha(READER),
+				"statekeeper.security.tokens[1].roles=reader", "statekeeper.security.tokens[2].id=writer",
+				"statekeeper.security.tokens[2].secret-sha256=" + sha(WRITER),
+				"statekeeper.security.tokens[2].roles=writer", "statekeeper.security.tokens[3].id=team-a",
+				"statekeeper.security.tokens[3].secret-sha256=" + sha(SCOPED),
+				"statekeeper.security.tokens[3].roles=writer", "statekeeper.security.tokens[3].states=team-a-*" };
+	}
+
+	@BeforeEach
+	void start() {
+		this.service = RunningService.start(this.dataDir, tokens());
+		assertThat(this.service.put("/api/v1/states/prod", STATE).statusCode()).isEqualTo(201);
+		assertThat(this.service.put("/api/v1/states/prod", STATE).statusCode()).isEqualTo(200);
+		assertThat(this.service.put("/api/v1/states/team-a-net", STATE).statusCode()).isEqualTo(201);
+	}
+
+	@AfterEach
+	void stop() {
+		this.service.close();
+	}
+
+	private HttpResponse<byte[]> call(String method, String path, String authorization) {
+		HttpRequest.Builder request = HttpRequest.newBuilder(this.service.api(path));
+		if (authorization != null) {
+			request.header("Authorization", authorization);
+		}
+		if (method.equals("PUT")) {
+			request.header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofByteArray(STATE));
+		}
+		else {
+			request.method(method, HttpRequest.BodyPublishers.noBody());
+		}
+		return this.service.sendRaw(request);
+	}
+
+	static Stream<Arguments> matrix() {
+		// endpoint, least role that may call it
+		List<String[]> endpoints = List.of(new String[] { "GET", "/api/v1/states", "reader" },
+				new String[] { "GET", "/api/v1/states/prod", "reader" },
+				new String[] { "GET", "/api/v1/states/prod/versions", "reader" },
+				new String[] { "GET", "/api/v1/states/prod/versions/1", "reader" },
+				new String[] { "PUT", "/api/v1/states/prod", "writer" },
+				new String[] { "DELETE", "/api/v1/states/prod", "writer" },
+				new String[] { "POST", "/api/v1/states/prod/versions/1/restore", "admin" },
+				new String[] { "GET", "/api/v1/audit", "admin" });
+		List<String> roles = List.of("reader", "writer", "admin");
+		return endpoints.stream()
+			.flatMap((endpoint) -> roles.stream()
+				.map((role) -> Arguments.of(endpoint[0], endpoint[1], role,
+						roles.indexOf(role) >= roles.indexOf(endpoint[2]))));
+	}
+
+	private static String bearer(String role) {
+		return "Bearer " + switch (role) {
+			case "reader" -> READER;
+			case "writer" -> WRITER;
+			default -> RunningService.TOKEN;
+		};
+	}
+
+	@ParameterizedTest(name = "{0} {1} as {2}: allowed={3}")
+	@MethodSource("matrix")
+	void eachRoleMayCallExactlyItsEndpoints(String method, String path, String role, boolean allowed) {
+		HttpResponse<byte[]> response = call(method, path, bearer(role));
+		if (allowed) {
+			assertThat(response.statusCode()).as(text(response)).isBetween(200, 299);
+		}
+		else {
+			assertThat(response.statusCode()).isEqualTo(403);
+			assertThat(text(response)).contains("https://statekeeper.io/problems/forbidden");
+		}
+		HttpResponse<byte[]> anonymous = call(method, path, null);
+		assertThat(anonymous.statusCode()).isEqualTo(401);
+		assertThat(anonymous.headers().firstValue("WWW-Authenticate")).hasValue(SecurityConfiguration.CHALLENGE);
+		assertThat(text(anonymous)).contains("https://statekeeper.io/problems/unauthorized");
+	}
+
+	@Test
+	void aWrongOrAlmostRightTokenIs401() {
+		assertThat(call("GET", "/api/v1/states", "Bearer nope").statusCode()).isEqualTo(401);
+		String almost = READER.substring(0, READER.length() - 1) + "4";
+		assertThat(call("GET", "/api/v1/states", "Bearer " + almost).statusCode()).isEqualTo(401);
+		assertThat(call("GET", "/api/v1/states", "Bearer ").statusCode()).isEqualTo(401);
+		assertThat(call("GET", "/api/v1/states", "Token " + READER).statusCode()).isEqualTo(401);
+		assertThat(call("GET", "/api/v1/states", "Basic !!!").statusCode()).isEqualTo(401);
+	}
+
+	@Test
+	void basicAuthTakesTheTokenIdAndTheToken() {
+		String basic = "Basic " + Base64.getEncoder().encodeToString(("writer:" + WRITER).getBytes());
+		assertThat(call("PUT", "/api/v1/states/prod", basic).statusCode()).isEqualTo(200);
+		String wrongId = "Basic " + Base64.getEncoder().encodeToString(("reader:" + WRITER).getBytes());
+		assertThat(call("PUT", "/api/v1/states/prod", wrongId).statusCode()).isEqualTo(401);
+	}
+
+	@Test
+	void aScopedTokenSeesAndTouchesOnlyItsStates() {
+		String scoped = "Bearer " + SCOPED;
+		assertThat(text(call("GET", "/api/v1/states", scoped))).contains("team-a-net").doesNotContain("prod");
+		assertThat(call("GET", "/api/v1/states/team-a-net", scoped).statusCode()).isEqualTo(200);
+		assertThat(call("PUT", "/api/v1/states/team-a-new", scoped).statusCode()).isEqualTo(201);
+		assertThat(call("GET", "/api/v1/states/prod", scoped).statusCode()).isEqualTo(403);
+		assertThat(call("PUT", "/api/v1/states/prod", scoped).statusCode()).isEqualTo(403);
+		assertThat(call("DELETE", "/api/v1/states/prod", scoped).statusCode()).isEqualTo(403);
+		assertThat(call("GET", "/api/v1/states/prod/versions/1", scoped).statusCode()).isEqualTo(403);
+		assertThat(text(this.service.get("/api/v1/states/prod"))).contains("\"version\":1");
+	}
+
+	@Test
+	void everyWriteAndEveryRefusedWriteIsAudited() {
+		this.service.put("/api/v1/states/prod", STATE, "If-Match", "\"1\"");
+		this.service.post("/api/v1/states/prod/versions/1/restore");
+		this.service.delete("/api/v1/states/team-a-net");
+		call("PUT", "/api/v1/states/prod", null);
+		call("PUT", "/api/v1/states/prod", bearer("reader"));
+
+		String audit = text(this.service.get("/api/v1/audit?state=prod"));
+		assertThat(audit).containsSubsequence("\"token\":\"test\"", "\"action\":\"put\"", "\"revision\":1",
+				"\"outcome\":\"success\"");
+		assertThat(audit).containsSubsequence("\"action\":\"put\"", "\"outcome\":\"rejected\"",
+				"\"reason\":\"precondition-failed\"");
+		assertThat(audit).containsSubsequence("\"action\":\"restore\"", "\"revision\":3", "\"checksum\":\"sha256:",
+				"\"outcome\":\"success\"");
+		assertThat(audit).containsSubsequence("\"token\":\"-\"", "\"action\":\"put\"", "\"outcome\":\"refused\"",
+				"\"reason\":\"unauthorized\"");
+		assertThat(audit).containsSubsequence("\"token\":\"reader\"", "\"action\":\"put\"", "\"outcome\":\"refused\"",
+				"\"reason\":\"forbidden\"");
+		assertThat(audit).contains("\"remote\":\"127.0.0.1\"").doesNotContain("team-a-net");
+		assertThat(text(this.service.get("/api/v1/audit?state=team-a-net"))).contains("\"action\":\"delete\"");
+		assertThat(text(this.service.get("/api/v1/audit?since=2999-01-01T00:00:00Z"))).isEqualTo("[]");
+		assertThat(this.service.get("/api/v1/audit?since=yesterday").statusCode()).isEqualTo(400);
+	}
+
+	@Test
+	void aTamperedAuditLogIsDetectedAtStartUp() throws Exception {
+		this.service.close();
+		Path log = this.dataDir.resolve("audit/audit.log");
+		List<String> lines = Files.readAllLines(log);
+		assertThat(lines).hasSizeGreaterThanOrEqualTo(3);
+		lines.set(1, lines.get(1).replace("\"outcome\":\"success\"", "\"outcome\":\"failed\""));
+		Files.write(log, lines);
+
+		this.service = RunningService.start(this.dataDir, tokens());
+		assertThat(this.service.managementGet("/actuator/health")).contains("\"chainIntact\":false")
+			.contains("audit.log line 2");
+		assertThat(this.service.managementGet("/actuator/prometheus")).contains("statekeeper_audit_chain_intact 0.0");
+	}
+
+	@Test
+	void anIntactAuditLogVerifiesAcrossRestartsAndRotation() throws Exception {
+		this.service.close();
+		this.service = RunningService.start(this.dataDir,
+				Stream.concat(Stream.of(tokens()), Stream.of("statekeeper.security.audit-max-file-size=600B"))
+					.toArray(String[]::new));
+		for (int i = 0; i < 5; i++) {
+			this.service.put("/api/v1/states/prod", STATE);
+		}
+		this.service.close();
+		try (Stream<Path> files = Files.list(this.dataDir.resolve("audit"))) {
+			assertThat(files.map((file) -> file.getFileName().toString())).contains("audit-000001.log",
+					"audit-000002.log", "audit.log");
+		}
+		this.service = RunningService.start(this.dataDir, tokens());
+		assertThat(this.service.managementGet("/actuator/health")).contains("\"chainIntact\":true");
+		assertThat(text(this.service.get("/api/v1/audit?state=prod"))).contains("\"revision\":7");
+		assertThat(
+				PosixFilePermissions.toString(Files.getPosixFilePermissions(this.dataDir.resolve("audit/audit.log"))))
+			.isEqualTo("rw-------");
+	}
+
+}
