@@ -52,22 +52,38 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 		return ResponseEntity.status(problem.status()).headers(headers).body(body);
 	}
 
+	/**
+	 * The status a storage failure is answered with: 507 for a full store, 503 for
+	 * everything else (nothing else is 5xx).
+	 * @param reason why the store failed
+	 * @return the status
+	 */
+	static HttpStatus statusFor(StorageException.Reason reason) {
+		return (reason == StorageException.Reason.NO_SPACE) ? HttpStatus.INSUFFICIENT_STORAGE
+				: HttpStatus.SERVICE_UNAVAILABLE;
+	}
+
 	@ExceptionHandler
 	ResponseEntity<Object> handleStorage(StorageException ex, WebRequest request) {
 		HttpHeaders headers = new HttpHeaders();
-		ProblemDetail body;
-		switch (ex.getReason()) {
-			case NO_SPACE -> body = problem(HttpStatus.INSUFFICIENT_STORAGE, "storage-full", "Storage full",
+		HttpStatus status = statusFor(ex.getReason());
+		ProblemDetail body = switch (ex.getReason()) {
+			case NO_SPACE -> problem(status, "storage-full", "Storage full",
 					"The store has not enough free space for this write; nothing was changed");
-			case CORRUPT -> body = problem(HttpStatus.SERVICE_UNAVAILABLE, "version-damaged", "Version damaged",
+			case CORRUPT -> problem(status, "version-damaged", "Version damaged",
 					"This revision failed its checksum and was moved to quarantine; list the versions for the "
 							+ "readable ones");
-			default -> {
-				body = problem(HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable", "Storage unavailable",
-						"The store could not complete the operation (" + ex.getReason().tag()
-								+ "); the write was not acknowledged and the committed state is unchanged");
-				headers.set(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS);
-			}
+			case DURABILITY_UNKNOWN,
+					STORE_DEGRADED ->
+				problem(status, "storage-unavailable", "Storage unavailable",
+						"The store refuses writes until it is restarted and re-verified (" + ex.getReason().tag()
+								+ "); this write was not acknowledged");
+			default -> problem(status, "storage-unavailable", "Storage unavailable",
+					"The store could not complete the operation (" + ex.getReason().tag()
+							+ "); the write was not acknowledged and the committed state is unchanged");
+		};
+		if (ex.getReason() != StorageException.Reason.CORRUPT && ex.getReason() != StorageException.Reason.NO_SPACE) {
+			headers.set(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS);
 		}
 		body.setProperty("reason", ex.getReason().tag());
 		logger.warn("Storage failure answered with {}: {}", body.getStatus(), ex.getMessage());
