@@ -1,0 +1,541 @@
+package io.statekeeper.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * ALICE-style crash-state enumeration, in process. A sequence of writes, restores, prunes
+ * and deletes is recorded at the file-system seam; a POSIX-like persistence model then
+ * generates every state the disk could be in after a crash at each point of the trace:
+ * <ul>
+ * <li>file data that was not fsynced may be lost, kept, or (appends) partly kept;</li>
+ * <li>directory entries (create, link, rename, unlink, mkdir) not yet made durable by an
+ * fsync of their directory may each be lost or kept, in any combination; a rename is
+ * atomic;</li>
+ * <li>an fsync is a barrier: what it covered survives.</li>
+ * </ul>
+ * Each crash state is written to a fresh directory, start-up recovery runs on it, and the
+ * invariant is checked: every state is its last acknowledged version or the one in
+ * flight, verified, with no temp file left. Enumerated states first, then random ones; a
+ * failure prints the seed and crash point to replay.
+ */
+@Tag("reliability")
+class CrashStateEnumerationTests {
+
+	private static final int ENUMERATED_PER_POINT = 96;
+
+	private static final int RANDOM_STATES = 1000;
+
+	@TempDir
+	Path root;
+
+	// ------------------------------------------------------------------ recording
+
+	/** One mutating file-system operation, or an acknowledgement marker. */
+	record Event(String type, String path, String path2, long offset, byte[] bytes, String state, byte[] content,
+			boolean tombstone) {
+
+		static Event op(String type, String path, String path2, long offset, byte[] bytes) {
+			return new Event(type, path, path2, offset, bytes, null, null, false);
+		}
+
+	}
+
+	static final class RecordingIo extends StorageIo {
+
+		final List<Event> events = new ArrayList<>();
+
+		final Map<FileChannel, String> channels = new ConcurrentHashMap<>();
+
+		private final Path base;
+
+		boolean recording;
+
+		RecordingIo(Path base) {
+			this.base = base;
+		}
+
+		private String rel(Path path) {
+			return this.base.relativize(path.toAbsolutePath().normalize()).toString();
+		}
+
+		private void add(Event event) {
+			if (this.recording) {
+				this.events.add(event);
+			}
+		}
+
+		@Override
+		public FileChannel createNew(Path file) throws IOException {
+			FileChannel channel = super.createNew(file);
+			this.channels.put(channel, rel(file));
+			add(Event.op("CREATE", rel(file), null, 0, null));
+			return channel;
+		}
+
+		@Override
+		public int write(FileChannel channel, ByteBuffer buffer) throws IOException {
+			long position = channel.position();
+			ByteBuffer copy = buffer.duplicate();
+			int written = super.write(channel, buffer);
+			byte[] bytes = new byte[written];
+			copy.get(bytes);
+			add(Event.op("WRITE", this.channels.get(channel), null, position, bytes));
+			return written;
+		}
+
+		@Override
+		public void force(FileChannel channel) throws IOException {
+			super.force(channel);
+			add(Event.op("FSYNC", this.channels.get(channel), null, 0, null));
+		}
+
+		@Override
+		public void link(Path link, Path existing) throws IOException {
+			super.link(link, existing);
+			add(Event.op("LINK", rel(link), rel(existing), 0, null));
+		}
+
+		@Override
+		public void move(Path source, Path target) throws IOException {
+			super.move(source, target);
+			add(Event.op("RENAME", rel(source), rel(target), 0, null));
+		}
+
+		@Override
+		public void fsyncDirectory(Path directory) throws IOException {
+			super.fsyncDirectory(directory);
+			add(Event.op("FSYNC_DIR", rel(directory), null, 0, null));
+		}
+
+		@Override
+		public boolean delete(Path file) throws IOException {
+			boolean deleted = super.delete(file);
+			if (deleted) {
+				add(Event.op("UNLINK", rel(file), null, 0, null));
+			}
+			return deleted;
+		}
+
+		@Override
+		public boolean createDirectory(Path directory) throws IOException {
+			boolean created = super.createDirectory(directory);
+			if (created) {
+				add(Event.op("MKDIR", rel(directory), null, 0, null));
+			}
+			return created;
+		}
+
+		void acknowledge(String state, byte[] content, boolean tombstone) {
+			add(new Event("ACK", null, null, 0, null, state, content, tombstone));
+		}
+
+		void begin(String state, byte[] content, boolean tombstone) {
+			add(new Event("BEGIN", null, null, 0, null, state, content, tombstone));
+		}
+
+	}
+
+	// ------------------------------------------------------------------ the persistence
+	// model
+
+	/** A directory entry: a file's inode, or a directory (inode -1). */
+	static final int DIR = -1;
+
+	/**
+	 * One change to a directory's entries not yet made durable: names set to inodes
+	 * (null: removed).
+	 */
+	record DirOp(String dir, Map<String, Integer> changes) {
+
+	}
+
+	static final class Model {
+
+		final Map<String, Integer> durable = new TreeMap<>();
+
+		final Map<String, Integer> live = new TreeMap<>();
+
+		final List<DirOp> pending = new ArrayList<>();
+
+		final Map<Integer, byte[]> durableData = new HashMap<>();
+
+		final Map<Integer, byte[]> liveData = new HashMap<>();
+
+		int nextInode = 1;
+
+		Model(Map<String, Integer> initial) {
+			this.durable.putAll(initial);
+			this.live.putAll(initial);
+		}
+
+		static String parent(String path) {
+			int slash = path.lastIndexOf('/');
+			return (slash < 0) ? "" : path.substring(0, slash);
+		}
+
+		void apply(Event event) {
+			switch (event.type()) {
+				case "CREATE" -> {
+					int inode = this.nextInode++;
+					this.liveData.put(inode, new byte[0]);
+					this.durableData.put(inode, new byte[0]);
+					change(event.path(), inode);
+				}
+				case "MKDIR" -> change(event.path(), DIR);
+				case "WRITE" -> {
+					int inode = this.live.get(event.path());
+					byte[] data = this.liveData.get(inode);
+					int end = (int) event.offset() + event.bytes().length;
+					byte[] grown = Arrays.copyOf(data, Math.max(data.length, end));
+					System.arraycopy(event.bytes(), 0, grown, (int) event.offset(), event.bytes().length);
+					this.liveData.put(inode, grown);
+				}
+				case "FSYNC" -> {
+					int inode = this.live.get(event.path());
+					this.durableData.put(inode, this.liveData.get(inode).clone());
+				}
+				case "LINK" -> change(event.path(), this.live.get(event.path2()));
+				case "RENAME" -> {
+					Map<String, Integer> changes = new LinkedHashMap<>();
+					changes.put(event.path(), null);
+					changes.put(event.path2(), this.live.get(event.path()));
+					this.live.remove(event.path());
+					this.live.put(event.path2(), changes.get(event.path2()));
+					this.pending.add(new DirOp(parent(event.path2()), changes));
+				}
+				case "UNLINK" -> change(event.path(), null);
+				case "FSYNC_DIR" -> {
+					String dir = event.path();
+					this.pending.removeIf((op) -> {
+						if (op.dir().equals(dir)) {
+							op.changes().forEach((name, inode) -> {
+								if (inode == null) {
+									this.durable.remove(name);
+								}
+								else {
+									this.durable.put(name, inode);
+								}
+							});
+							return true;
+						}
+						return false;
+					});
+				}
+				default -> {
+				}
+			}
+		}
+
+		private void change(String path, Integer inode) {
+			if (inode == null) {
+				this.live.remove(path);
+			}
+			else {
+				this.live.put(path, inode);
+			}
+			Map<String, Integer> changes = new LinkedHashMap<>();
+			changes.put(path, inode);
+			this.pending.add(new DirOp(parent(path), changes));
+		}
+
+		/** Inodes whose data was written but not (all) fsynced. */
+		List<Integer> unsynced() {
+			List<Integer> inodes = new ArrayList<>();
+			this.liveData.forEach((inode, data) -> {
+				if (!Arrays.equals(data, this.durableData.get(inode))) {
+					inodes.add(inode);
+				}
+			});
+			inodes.sort(null);
+			return inodes;
+		}
+
+		/**
+		 * One crash state: the durable entries plus the chosen pending directory
+		 * operations; for each unsynced inode, 0 = only what was fsynced, 1 = everything,
+		 * 2 = half of the unsynced tail.
+		 */
+		Map<String, byte[]> crash(long pendingMask, Map<Integer, Integer> dataChoice) {
+			Map<String, Integer> names = new TreeMap<>(this.durable);
+			for (int i = 0; i < this.pending.size(); i++) {
+				if ((pendingMask & (1L << i)) != 0) {
+					this.pending.get(i).changes().forEach((name, inode) -> {
+						if (inode == null) {
+							names.remove(name);
+						}
+						else {
+							names.put(name, inode);
+						}
+					});
+				}
+			}
+			Map<String, byte[]> files = new TreeMap<>();
+			for (Map.Entry<String, Integer> entry : names.entrySet()) {
+				if (!reachable(entry.getKey(), names)) {
+					continue;
+				}
+				if (entry.getValue() == DIR) {
+					files.put(entry.getKey() + "/", null);
+					continue;
+				}
+				int inode = entry.getValue();
+				byte[] durableBytes = this.durableData.get(inode);
+				byte[] liveBytes = this.liveData.get(inode);
+				int choice = dataChoice.getOrDefault(inode, 0);
+				byte[] content = switch (choice) {
+					case 1 -> liveBytes;
+					case 2 -> Arrays.copyOf(liveBytes,
+							durableBytes.length + Math.max(0, (liveBytes.length - durableBytes.length) / 2));
+					default -> durableBytes;
+				};
+				files.put(entry.getKey(), content);
+			}
+			return files;
+		}
+
+		private static boolean reachable(String path, Map<String, Integer> names) {
+			for (String dir = parent(path); !dir.isEmpty(); dir = parent(dir)) {
+				if (!Integer.valueOf(DIR).equals(names.get(dir))) {
+					return false;
+				}
+			}
+			return true;
+		}
+
+	}
+
+	// ------------------------------------------------------------------ the scenario
+
+	record Version(byte[] content, boolean tombstone) {
+
+		static final Version ABSENT = new Version(null, true);
+
+	}
+
+	private static byte[] state(String marker) {
+		return StorageTestSupport.state(marker + "-" + "x".repeat(300));
+	}
+
+	private List<Event> record(Path dataDir) {
+		RecordingIo io = new RecordingIo(dataDir);
+		StorageProperties properties = StorageTestSupport.properties(dataDir, 1, StorageProperties.OnCorruption.HOLD);
+		FileStateRepository repository = new FileStateRepository(properties, io, Clock.systemUTC(),
+				new SimpleMeterRegistry());
+		try {
+			repository.loadAll();
+			io.recording = true;
+			Map<String, VersionHeader> current = new HashMap<>();
+			Map<String, Long> revisions = new HashMap<>();
+			String[][] steps = { { "put", "a", "a1" }, { "put", "a", "a2" }, { "put", "b", "b1" }, { "put", "a", "a3" },
+					{ "restore", "a", "2" }, { "delete", "b", "" }, { "put", "b", "b2" }, { "put", "a", "a5" },
+					{ "put", "b", "b3" }, { "delete", "a", "" }, { "put", "a", "a7" }, { "restore", "b", "3" } };
+			for (String[] step : steps) {
+				String name = step[1];
+				long revision = revisions.merge(name, 1L, Long::sum);
+				switch (step[0]) {
+					case "put" -> {
+						io.begin(name, state(step[2]), false);
+						current.put(name,
+								repository.write(name, current.get(name), revision, state(step[2]), Instant.now()));
+						io.acknowledge(name, state(step[2]), false);
+					}
+					case "restore" -> {
+						byte[] body = repository.readVersion(name, Long.parseLong(step[2])).body();
+						io.begin(name, body, false);
+						current.put(name, repository.write(name, current.get(name), revision, body, Instant.now()));
+						io.acknowledge(name, body, false);
+					}
+					default -> {
+						io.begin(name, null, true);
+						current.put(name, repository.delete(name, current.get(name), revision, Instant.now()));
+						io.acknowledge(name, null, true);
+					}
+				}
+			}
+			return io.events;
+		}
+		finally {
+			repository.close();
+		}
+	}
+
+	private static Map<String, Integer> initialNamespace(Path dataDir) throws IOException {
+		Map<String, Integer> names = new TreeMap<>();
+		try (Stream<Path> walk = Files.walk(dataDir)) {
+			for (Path path : walk.toList()) {
+				String rel = dataDir.relativize(path).toString();
+				if (!rel.isEmpty() && Files.isDirectory(path)) {
+					names.put(rel, DIR);
+				}
+			}
+		}
+		return names;
+	}
+
+	// ------------------------------------------------------------------ checking
+
+	private int checked;
+
+	private void check(Map<String, byte[]> files, Map<String, Version> acknowledged, Map<String, Version> inFlight,
+			String replay) throws IOException {
+		Path dir = Files.createTempDirectory(this.root, "crash");
+		for (Map.Entry<String, byte[]> entry : files.entrySet()) {
+			Path path = dir.resolve(entry.getKey());
+			if (entry.getValue() == null) {
+				Files.createDirectories(path);
+			}
+			else {
+				Files.createDirectories(path.getParent());
+				Files.write(path, entry.getValue());
+				Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+			}
+		}
+		FileStateRepository repository = new FileStateRepository(
+				StorageTestSupport.properties(dir, 1, StorageProperties.OnCorruption.HOLD), new StorageIo(),
+				Clock.systemUTC(), new SimpleMeterRegistry());
+		try {
+			Map<String, LoadedState> loaded = new HashMap<>();
+			for (LoadedState state : repository.loadAll()) {
+				loaded.put(state.name(), state);
+			}
+			for (String name : List.of("a", "b")) {
+				Version last = acknowledged.getOrDefault(name, Version.ABSENT);
+				Version flight = inFlight.get(name);
+				LoadedState state = loaded.get(name);
+				Version actual;
+				if (state == null) {
+					actual = Version.ABSENT;
+				}
+				else {
+					assertThat(state.condition()).as("%s: state %s must be servable", replay, name)
+						.isEqualTo(LoadedState.Condition.OK);
+					actual = state.current().header().deleted() ? Version.ABSENT
+							: new Version(state.current().body(), false);
+				}
+				boolean matches = same(actual, last) || (flight != null && same(actual, flight));
+				assertThat(matches)
+					.as("%s: state %s must be the last acknowledged version or the one in flight", replay, name)
+					.isTrue();
+			}
+			assertThat(StorageTestSupport.tempFiles(dir)).as(replay).isEmpty();
+		}
+		finally {
+			repository.close();
+		}
+		this.checked++;
+	}
+
+	private static boolean same(Version a, Version b) {
+		if (a.tombstone() || b.tombstone()) {
+			return a.tombstone() && b.tombstone();
+		}
+		return Arrays.equals(a.content(), b.content());
+	}
+
+	@Test
+	void everyCrashStateRecoversToTheLastAcknowledgedVersionOrTheOneInFlight() throws IOException {
+		Path dataDir = Files.createDirectory(this.root.resolve("recorded"));
+		StorageProperties properties = StorageTestSupport.properties(dataDir, 1, StorageProperties.OnCorruption.HOLD);
+		new FileStateRepository(properties, new StorageIo(), Clock.systemUTC(), new SimpleMeterRegistry()).close();
+		Map<String, Integer> initial = initialNamespace(dataDir);
+		List<Event> events = record(dataDir);
+		assertThat(events).hasSizeGreaterThan(50);
+
+		// enumerated: every crash point, every subset of pending directory operations (up
+		// to a bound)
+		Model model = new Model(initial);
+		Map<String, Version> acknowledged = new HashMap<>();
+		Map<String, Version> inFlight = new HashMap<>();
+		List<Integer> points = new ArrayList<>();
+		int enumerated = 0;
+		for (int i = 0; i <= events.size(); i++) {
+			if (i > 0) {
+				Event event = events.get(i - 1);
+				switch (event.type()) {
+					case "BEGIN" -> inFlight.put(event.state(), new Version(event.content(), event.tombstone()));
+					case "ACK" -> {
+						acknowledged.put(event.state(), new Version(event.content(), event.tombstone()));
+						inFlight.remove(event.state());
+					}
+					default -> model.apply(event);
+				}
+			}
+			points.add(i);
+			int pending = Math.min(model.pending.size(), 7);
+			List<Integer> unsynced = model.unsynced();
+			int combinations = 0;
+			for (long mask = 0; mask < (1L << pending) && combinations < ENUMERATED_PER_POINT; mask++) {
+				for (int choice = 0; choice < 3 && combinations < ENUMERATED_PER_POINT; choice++) {
+					if (choice > 0 && unsynced.isEmpty()) {
+						break;
+					}
+					Map<Integer, Integer> data = new HashMap<>();
+					for (Integer inode : unsynced) {
+						data.put(inode, choice);
+					}
+					check(model.crash(mask, data), acknowledged, inFlight, "replay: crash point " + i + " of "
+							+ events.size() + ", pending mask " + mask + ", data choice " + choice);
+					combinations++;
+					enumerated++;
+				}
+			}
+		}
+
+		// random: any crash point, any subset of pending operations, any data outcome per
+		// inode
+		long seed = new Random().nextLong();
+		Random random = new Random(seed);
+		for (int n = 0; n < RANDOM_STATES; n++) {
+			int point = random.nextInt(events.size() + 1);
+			Model replayed = new Model(initial);
+			Map<String, Version> acked = new HashMap<>();
+			Map<String, Version> flight = new HashMap<>();
+			for (Event event : events.subList(0, point)) {
+				switch (event.type()) {
+					case "BEGIN" -> flight.put(event.state(), new Version(event.content(), event.tombstone()));
+					case "ACK" -> {
+						acked.put(event.state(), new Version(event.content(), event.tombstone()));
+						flight.remove(event.state());
+					}
+					default -> replayed.apply(event);
+				}
+			}
+			long mask = random.nextLong();
+			Map<Integer, Integer> data = new HashMap<>();
+			for (Integer inode : replayed.unsynced()) {
+				data.put(inode, random.nextInt(3));
+			}
+			check(replayed.crash(mask, data), acked, flight,
+					"replay: seed " + seed + ", state " + n + " (crash point " + point + ")");
+		}
+		System.out.println("RELIABILITY crash-states trace-ops=" + events.size() + " points=" + points.size()
+				+ " enumerated=" + enumerated + " random=" + RANDOM_STATES + " seed=" + seed + " checked="
+				+ this.checked + " lost=0");
+		assertThat(enumerated).isGreaterThanOrEqualTo(500);
+	}
+
+}
