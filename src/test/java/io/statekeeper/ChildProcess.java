@@ -52,7 +52,17 @@ public final class ChildProcess implements AutoCloseable {
 		return start(null, false, dataDir, log, properties);
 	}
 
+	/** Starts the service under another command, such as {@code strace -f …}. */
+	public static ChildProcess startUnder(List<String> prefix, Path dataDir, Path log, String... properties) {
+		return start(prefix, null, true, dataDir, log, properties);
+	}
+
 	private static ChildProcess start(String umask, boolean withToken, Path dataDir, Path log, String... properties) {
+		return start(List.of(), umask, withToken, dataDir, log, properties);
+	}
+
+	private static ChildProcess start(List<String> prefix, String umask, boolean withToken, Path dataDir, Path log,
+			String... properties) {
 		int port = freePort();
 		int managementPort = freePort();
 		List<String> command = new ArrayList<>(
@@ -68,6 +78,11 @@ public final class ChildProcess implements AutoCloseable {
 		}
 		for (String property : properties) {
 			command.add("--" + property);
+		}
+		if (!prefix.isEmpty()) {
+			List<String> prefixed = new ArrayList<>(prefix);
+			prefixed.addAll(command);
+			command = prefixed;
 		}
 		if (umask != null) {
 			StringBuilder script = new StringBuilder("umask " + umask + "; exec");

@@ -27,6 +27,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Real faults from a real file system: a small tmpfs that runs out of bytes or inodes,
  * and one remounted read-only. Needs root (to mount); skipped with the reason elsewhere.
  */
+@org.junit.jupiter.api.Tag("reliability")
 class RealFaultTests {
 
 	@TempDir
