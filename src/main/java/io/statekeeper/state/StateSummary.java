@@ -16,7 +16,8 @@ import io.statekeeper.storage.VersionHeader;
 public record StateSummary(String name, long revision, String checksum, long size, Instant updatedAt) {
 
 	static StateSummary of(VersionHeader header) {
-		return new StateSummary(header.name(), header.revision(), header.checksum(), header.size(), header.updatedAt());
+		return new StateSummary(header.name(), header.revision(), header.checksum(), header.stateSize(),
+				header.updatedAt());
 	}
 
 }

@@ -16,7 +16,8 @@ import io.statekeeper.storage.VersionHeader;
 public record VersionSummary(long revision, String checksum, long size, Instant updatedAt, boolean current) {
 
 	static VersionSummary of(VersionHeader header, boolean current) {
-		return new VersionSummary(header.revision(), header.checksum(), header.size(), header.updatedAt(), current);
+		return new VersionSummary(header.revision(), header.checksum(), header.stateSize(), header.updatedAt(),
+				current);
 	}
 
 }

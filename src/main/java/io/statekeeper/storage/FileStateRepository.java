@@ -99,10 +99,22 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	private final MeterRegistry registry;
 
+	private final StateCipher cipher;
+
 	private volatile String readOnlyReason;
 
+	/**
+	 * A repository that stores bodies as they are (no encryption).
+	 */
 	public FileStateRepository(StorageProperties properties, StorageIo io, Clock clock, MeterRegistry registry) {
+		this(properties, io, clock, registry, StateCipher.none());
+	}
+
+	@org.springframework.beans.factory.annotation.Autowired
+	public FileStateRepository(StorageProperties properties, StorageIo io, Clock clock, MeterRegistry registry,
+			StateCipher cipher) {
 		this.io = io;
+		this.cipher = cipher;
 		this.clock = clock;
 		this.registry = registry;
 		this.dataDir = properties.dataDir().toAbsolutePath().normalize();
@@ -174,9 +186,39 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	@Override
 	public VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt) {
-		VersionHeader header = new VersionHeader(VersionFormat.FORMAT, name, revision, body.length,
-				VersionFormat.sha256Hex(body), updatedAt, false);
-		return commit(header, body, previous);
+		if (!this.cipher.active()) {
+			return commit(new VersionHeader(VersionFormat.FORMAT, name, revision, body.length,
+					VersionFormat.sha256Hex(body), updatedAt, false), body, previous);
+		}
+		byte[] stored = this.cipher.encrypt(name, revision, body);
+		VersionHeader header = new VersionHeader(VersionFormat.FORMAT, name, revision, stored.length,
+				VersionFormat.sha256Hex(stored), updatedAt, false, this.cipher.activeKey(), (long) body.length,
+				VersionFormat.sha256Hex(body));
+		return commit(header, stored, previous);
+	}
+
+	/**
+	 * The state itself from a verified stored version: decrypted (and checked against
+	 * {@code plainSha256}) when its header names a key.
+	 */
+	private StoredVersion plain(StoredVersion stored) throws java.security.GeneralSecurityException {
+		VersionHeader header = stored.header();
+		if (header.key() == null || stored.body() == null) {
+			return stored;
+		}
+		byte[] plain = this.cipher.decrypt(header, stored.body());
+		if (!VersionFormat.sha256Hex(plain).equals(header.plainSha256())) {
+			throw new java.security.GeneralSecurityException("decrypted body does not match plainSha256");
+		}
+		return new StoredVersion(header, plain);
+	}
+
+	private void requireKnownKey(VersionHeader header, Path file) {
+		if (header.key() != null && !this.cipher.knows(header.key())) {
+			throw new IllegalStateException(file + " is encrypted with key '" + header.key()
+					+ "', which is not configured (statekeeper.encryption.keys): keep every key that encrypted a kept "
+					+ "version");
+		}
 	}
 
 	@Override
@@ -398,7 +440,11 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			return null;
 		}
 		try {
-			return VersionFormat.read(this.io, file, name, revision, true);
+			return plain(VersionFormat.read(this.io, file, name, revision, true));
+		}
+		catch (java.security.GeneralSecurityException ex) {
+			throw new StorageException(Reason.IO_ERROR,
+					"Revision " + revision + " of '" + name + "' cannot be decrypted: " + ex.getMessage(), ex);
 		}
 		catch (CorruptVersionException ex) {
 			quarantine(name, file, ex.getMessage());
@@ -476,7 +522,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			highest = Math.max(highest, revision);
 			Path file = versions.resolve(revision + ".json");
 			try {
-				VersionFormat.read(this.io, file, name, revision, false);
+				requireKnownKey(VersionFormat.read(this.io, file, name, revision, false).header(), file);
 				valid.add(revision);
 			}
 			catch (CorruptVersionException ex) {
@@ -488,7 +534,16 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		String damage;
 		if (this.io.exists(current)) {
 			try {
-				StoredVersion version = VersionFormat.read(this.io, current, name, 0, true);
+				StoredVersion stored = VersionFormat.read(this.io, current, name, 0, true);
+				requireKnownKey(stored.header(), current);
+				StoredVersion version;
+				try {
+					version = plain(stored);
+				}
+				catch (java.security.GeneralSecurityException ex) {
+					throw new IllegalStateException("Cannot decrypt " + current + " with key '" + stored.header().key()
+							+ "' (" + ex.getMessage() + "): is the key file the one that encrypted it?", ex);
+				}
 				return new LoadedState(name, version, Math.max(highest, version.header().revision()), Condition.OK,
 						valid, false);
 			}

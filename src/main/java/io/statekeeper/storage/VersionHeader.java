@@ -12,20 +12,44 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * @param name the state's name (also the name of its directory)
  * @param revision the revision, per state, starting at 1 and only ever growing
  * @param size the exact number of body bytes after the header line
- * @param sha256 lowercase hex SHA-256 of the body bytes
+ * @param sha256 lowercase hex SHA-256 of the body bytes as stored (so start-up can verify
+ * every file without any key)
  * @param updatedAt when this revision was committed
  * @param deleted whether this revision is a deletion (a tombstone with an empty body)
+ * @param key the id of the key the body is encrypted with, {@code null} if it is not
+ * @param plainSize for an encrypted body, the size of the state itself
+ * @param plainSha256 for an encrypted body, the SHA-256 of the state itself
  */
-@JsonPropertyOrder({ "format", "name", "revision", "size", "sha256", "updatedAt", "deleted" })
+@JsonPropertyOrder({ "format", "name", "revision", "size", "sha256", "updatedAt", "deleted", "key", "plainSize",
+		"plainSha256" })
 public record VersionHeader(int format, String name, long revision, long size, String sha256, Instant updatedAt,
-		@JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean deleted) {
+		@JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean deleted,
+		@JsonInclude(JsonInclude.Include.NON_NULL) String key,
+		@JsonInclude(JsonInclude.Include.NON_NULL) Long plainSize,
+		@JsonInclude(JsonInclude.Include.NON_NULL) String plainSha256) {
 
 	/**
-	 * The API form of the checksum: {@code sha256:<hex>}.
+	 * A header of a body stored as it is (not encrypted).
+	 */
+	public VersionHeader(int format, String name, long revision, long size, String sha256, Instant updatedAt,
+			boolean deleted) {
+		this(format, name, revision, size, sha256, updatedAt, deleted, null, null, null);
+	}
+
+	/**
+	 * The API form of the checksum of the state itself: {@code sha256:<hex>}.
 	 * @return the checksum
 	 */
 	public String checksum() {
-		return "sha256:" + this.sha256;
+		return "sha256:" + ((this.plainSha256 != null) ? this.plainSha256 : this.sha256);
+	}
+
+	/**
+	 * The size of the state itself.
+	 * @return bytes
+	 */
+	public long stateSize() {
+		return (this.plainSize != null) ? this.plainSize : this.size;
 	}
 
 }
