@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.statekeeper.storage.StorageIo;
+import io.statekeeper.storage.HeldFsyncIo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -30,40 +30,15 @@ class GracefulShutdownTests {
 	@TempDir
 	Path dataDir;
 
-	/** Holds the fsync of a temp file, once armed, until released. */
-	static final class HeldFsync extends StorageIo {
-
-		final AtomicBoolean armed = new AtomicBoolean();
-
-		final CountDownLatch entered = new CountDownLatch(1);
-
-		final CountDownLatch release = new CountDownLatch(1);
-
-		@Override
-		public void force(FileChannel channel) throws IOException {
-			if (this.armed.getAndSet(false)) {
-				this.entered.countDown();
-				try {
-					this.release.await(1, TimeUnit.MINUTES);
-				}
-				catch (InterruptedException ex) {
-					Thread.currentThread().interrupt();
-				}
-			}
-			super.force(channel);
-		}
-
-	}
-
 	@Test
 	void anInFlightWriteFinishesAndIsAcknowledgedDuringShutdown() throws Exception {
 		byte[] second = "{\"version\":2,\"resources\":{},\"metadata\":{}}".getBytes(StandardCharsets.UTF_8);
-		HeldFsync io = new HeldFsync();
+		HeldFsyncIo io = new HeldFsyncIo();
 		RunningService service = RunningService.start(this.dataDir, io);
 		assertThat(service.put("/api/v1/states/prod", "{\"version\":1,\"resources\":{},\"metadata\":{}}".getBytes())
 			.statusCode()).isEqualTo(201);
 
-		io.armed.set(true);
+		io.arm();
 		HttpClient client = HttpClient.newHttpClient();
 		CompletableFuture<HttpResponse<String>> inFlight = client
 			.sendAsync(HttpRequest.newBuilder(service.api("/api/v1/states/prod"))

@@ -308,11 +308,21 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	}
 
 	private void writeTemp(Path temp, byte[] headerLine, byte[] body) throws IOException {
-		FileChannel channel = this.io.createNew(temp);
-		boolean written = false;
-		try {
+		createForced(temp, (channel) -> {
 			writeFully(channel, ByteBuffer.wrap(headerLine));
 			writeFully(channel, ByteBuffer.wrap(body));
+		});
+	}
+
+	/**
+	 * Creates {@code file} (0600, O_EXCL), lets {@code writer} fill it, fsyncs and closes
+	 * it.
+	 */
+	private void createForced(Path file, ChannelWriter writer) throws IOException {
+		FileChannel channel = this.io.createNew(file);
+		boolean written = false;
+		try {
+			writer.write(channel);
 			this.io.force(channel);
 			written = true;
 		}
@@ -324,6 +334,13 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 				closeQuietly(channel);
 			}
 		}
+	}
+
+	@FunctionalInterface
+	private interface ChannelWriter {
+
+		void write(FileChannel channel) throws IOException;
+
 	}
 
 	private void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
@@ -360,26 +377,14 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		Path temp = target.resolveSibling(TEMP_PREFIX + "copy-" + randomSuffix());
 		FileChannel in = this.io.openRead(source);
 		try {
-			FileChannel out = this.io.createNew(temp);
-			boolean written = false;
-			try {
+			createForced(temp, (out) -> {
 				ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
 				while (this.io.read(in, buffer) >= 0) {
 					buffer.flip();
 					writeFully(out, buffer);
 					buffer.clear();
 				}
-				this.io.force(out);
-				written = true;
-			}
-			finally {
-				if (written) {
-					this.io.close(out);
-				}
-				else {
-					closeQuietly(out);
-				}
-			}
+			});
 			this.io.move(temp, target);
 		}
 		catch (IOException | RuntimeException ex) {

@@ -181,6 +181,9 @@ public class StorageIo {
 	 * @throws IOException on failure
 	 */
 	public boolean createDirectory(Path directory) throws IOException {
+		if (Files.isDirectory(directory, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+			return false;
+		}
 		try {
 			Files.createDirectory(directory, DIRECTORY_MODE);
 		}

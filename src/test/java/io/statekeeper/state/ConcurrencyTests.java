@@ -39,17 +39,6 @@ class ConcurrencyTests {
 	@TempDir
 	Path dataDir;
 
-	private static byte[] counter(long value) {
-		return ("{\"version\":1,\"resources\":{},\"metadata\":{},\"counter\":" + value + "}")
-			.getBytes(StandardCharsets.UTF_8);
-	}
-
-	private static long counterOf(byte[] body) {
-		Matcher matcher = Pattern.compile("\"counter\":(\\d+)").matcher(new String(body, StandardCharsets.UTF_8));
-		assertThat(matcher.find()).isTrue();
-		return Long.parseLong(matcher.group(1));
-	}
-
 	@Test
 	void sixteenWritersWithIfMatchLoseNoUpdateWhileReadersSeeOnlyWholeVersions() throws Exception {
 		StorageProperties properties = StorageTestSupport.properties(this.dataDir);
@@ -59,7 +48,7 @@ class ConcurrencyTests {
 			StateService service = new StateService(repository, new StateValidator(properties), properties,
 					Clock.systemUTC(), new SimpleMeterRegistry(), (event) -> {
 					});
-			service.put("shared", counter(0), Precondition.NONE);
+			service.put("shared", Counters.state(0), Precondition.NONE);
 			int writers = 16;
 			int increments = 25;
 			ExecutorService pool = Executors.newFixedThreadPool(writers + 4);
@@ -75,7 +64,7 @@ class ConcurrencyTests {
 						assertThat(HexFormat.of().formatHex(sha.digest(version.body())))
 							.isEqualTo(version.header().sha256());
 						assertThat(version.header().revision()).isGreaterThanOrEqualTo(lastRevision);
-						assertThat(counterOf(version.body())).isEqualTo(version.header().revision() - 1);
+						assertThat(Counters.of(version.body())).isEqualTo(version.header().revision() - 1);
 						lastRevision = version.header().revision();
 						reads++;
 					}
@@ -88,7 +77,7 @@ class ConcurrencyTests {
 					for (int done = 0; done < increments;) {
 						StoredVersion current = service.get("shared");
 						try {
-							service.put("shared", counter(counterOf(current.body()) + 1),
+							service.put("shared", Counters.state(Counters.of(current.body()) + 1),
 									Precondition.parse("\"" + current.header().revision() + "\"", null));
 							done++;
 						}
@@ -108,7 +97,7 @@ class ConcurrencyTests {
 				reads += reader.get(1, TimeUnit.MINUTES);
 			}
 			pool.shutdown();
-			assertThat(counterOf(service.get("shared").body())).isEqualTo(writers * increments);
+			assertThat(Counters.of(service.get("shared").body())).isEqualTo(writers * increments);
 			System.out.println("RELIABILITY concurrency writers=" + writers + " updates=" + (writers * increments)
 					+ " lost=0 reads=" + reads + " torn=0");
 		}

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.statekeeper.storage.FaultyStorageIo;
+import io.statekeeper.storage.HeldFsyncIo;
 import io.statekeeper.storage.FileStateRepository;
 import io.statekeeper.storage.StorageException;
 import io.statekeeper.storage.StorageIo;
@@ -68,24 +69,13 @@ class StateServiceTests {
 		}
 	}
 
-	private static byte[] counterState(long counter) {
-		return ("{\"version\":\"1.0.0\",\"resources\":{},\"metadata\":{},\"counter\":" + counter + "}")
-			.getBytes(StandardCharsets.UTF_8);
-	}
-
-	private static long counterOf(byte[] body) {
-		Matcher matcher = Pattern.compile("\"counter\":(\\d+)").matcher(new String(body, StandardCharsets.UTF_8));
-		assertThat(matcher.find()).isTrue();
-		return Long.parseLong(matcher.group(1));
-	}
-
 	private static Precondition ifMatch(long revision) {
 		return Precondition.parse("\"" + revision + "\"", null);
 	}
 
 	@Test
 	void concurrentReadModifyWriteCyclesWithIfMatchLoseNoUpdate() throws Exception {
-		this.service.put("counter", counterState(0), Precondition.parse(null, "*"));
+		this.service.put("counter", Counters.state(0), Precondition.parse(null, "*"));
 		int threads = 8;
 		int increments = 100;
 		ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -95,9 +85,9 @@ class StateServiceTests {
 				int lost = 0;
 				for (int done = 0; done < increments;) {
 					var current = this.service.get("counter");
-					long value = counterOf(current.body());
+					long value = Counters.of(current.body());
 					try {
-						this.service.put("counter", counterState(value + 1), ifMatch(current.header().revision()));
+						this.service.put("counter", Counters.state(value + 1), ifMatch(current.header().revision()));
 						done++;
 					}
 					catch (StateProblemException ex) {
@@ -115,7 +105,7 @@ class StateServiceTests {
 		pool.shutdown();
 
 		var last = this.service.get("counter");
-		assertThat(counterOf(last.body())).isEqualTo(threads * increments);
+		assertThat(Counters.of(last.body())).isEqualTo(threads * increments);
 		assertThat(last.header().revision()).isEqualTo(1 + threads * increments);
 		assertThat(this.registry.get("statekeeper.state.writes")
 			.tags("operation", "put", "outcome", "success")
@@ -125,35 +115,6 @@ class StateServiceTests {
 			.tags("operation", "put", "outcome", "rejected", "reason", "precondition-failed")
 			.timer()
 			.count()).isEqualTo(refused);
-	}
-
-	/** Blocks the fsync of one state's temp file until released. */
-	static final class BlockingIo extends FaultyStorageIo {
-
-		final CountDownLatch entered = new CountDownLatch(1);
-
-		final CountDownLatch release = new CountDownLatch(1);
-
-		private final String blockedState;
-
-		BlockingIo(String blockedState) {
-			this.blockedState = blockedState;
-		}
-
-		@Override
-		public void force(java.nio.channels.FileChannel channel) throws java.io.IOException {
-			if (Thread.currentThread().getName().startsWith("blocked-")) {
-				this.entered.countDown();
-				try {
-					this.release.await(1, TimeUnit.MINUTES);
-				}
-				catch (InterruptedException ex) {
-					Thread.currentThread().interrupt();
-				}
-			}
-			super.force(channel);
-		}
-
 	}
 
 	private CompletableFuture<StateService.WriteResult> putInBlockedThread(String name, byte[] body) {
@@ -172,87 +133,89 @@ class StateServiceTests {
 
 	@Test
 	void writersOfDifferentStatesRunInParallelAndReadersNeverWait() throws Exception {
-		BlockingIo io = new BlockingIo("a");
+		HeldFsyncIo io = new HeldFsyncIo();
 		start(io, Duration.ofSeconds(10));
-		this.service.put("a", counterState(1), Precondition.NONE);
+		this.service.put("a", Counters.state(1), Precondition.NONE);
 
-		CompletableFuture<StateService.WriteResult> blocked = putInBlockedThread("a", counterState(2));
+		io.arm();
+		CompletableFuture<StateService.WriteResult> blocked = putInBlockedThread("a", Counters.state(2));
 		assertThat(io.entered.await(1, TimeUnit.MINUTES)).isTrue();
 
 		// while the writer of 'a' is stuck in its fsync, 'b' commits and 'a' is readable
-		StateService.WriteResult other = this.service.put("b", counterState(7), Precondition.NONE);
+		StateService.WriteResult other = this.service.put("b", Counters.state(7), Precondition.NONE);
 		assertThat(other.summary().revision()).isEqualTo(1);
-		assertThat(counterOf(this.service.get("a").body())).isEqualTo(1);
+		assertThat(Counters.of(this.service.get("a").body())).isEqualTo(1);
 		assertThat(blocked).isNotDone();
 
 		io.release.countDown();
 		assertThat(blocked.get(1, TimeUnit.MINUTES).summary().revision()).isEqualTo(2);
-		assertThat(counterOf(this.service.get("a").body())).isEqualTo(2);
+		assertThat(Counters.of(this.service.get("a").body())).isEqualTo(2);
 	}
 
 	@Test
 	void aWriterThatCannotGetTheLockInTimeIsRefusedAsBusy() throws Exception {
-		BlockingIo io = new BlockingIo("a");
+		HeldFsyncIo io = new HeldFsyncIo();
 		start(io, Duration.ofMillis(50));
-		this.service.put("a", counterState(1), Precondition.NONE);
-		CompletableFuture<StateService.WriteResult> blocked = putInBlockedThread("a", counterState(2));
+		this.service.put("a", Counters.state(1), Precondition.NONE);
+		io.arm();
+		CompletableFuture<StateService.WriteResult> blocked = putInBlockedThread("a", Counters.state(2));
 		assertThat(io.entered.await(1, TimeUnit.MINUTES)).isTrue();
 
 		assertThatExceptionOfType(StateProblemException.class)
-			.isThrownBy(() -> this.service.put("a", counterState(3), Precondition.NONE))
+			.isThrownBy(() -> this.service.put("a", Counters.state(3), Precondition.NONE))
 			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.BUSY));
 
 		io.release.countDown();
 		blocked.get(1, TimeUnit.MINUTES);
-		assertThat(counterOf(this.service.get("a").body())).isEqualTo(2);
+		assertThat(Counters.of(this.service.get("a").body())).isEqualTo(2);
 	}
 
 	@Test
 	void revisionsAreNeverReusedAfterDeleteRecreateRestoreOrRestart() {
-		assertThat(this.service.put("s", counterState(1), Precondition.NONE).summary().revision()).isEqualTo(1);
+		assertThat(this.service.put("s", Counters.state(1), Precondition.NONE).summary().revision()).isEqualTo(1);
 		this.service.delete("s", ifMatch(1));
 		assertThatExceptionOfType(StateProblemException.class).isThrownBy(() -> this.service.get("s"))
 			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.NOT_FOUND));
-		StateService.WriteResult recreated = this.service.put("s", counterState(2), Precondition.parse(null, "*"));
+		StateService.WriteResult recreated = this.service.put("s", Counters.state(2), Precondition.parse(null, "*"));
 		assertThat(recreated.created()).isTrue();
 		assertThat(recreated.summary().revision()).isEqualTo(3);
 		// a stale ETag from before the delete can never match
 		assertThatExceptionOfType(StateProblemException.class)
-			.isThrownBy(() -> this.service.put("s", counterState(9), ifMatch(1)))
+			.isThrownBy(() -> this.service.put("s", Counters.state(9), ifMatch(1)))
 			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.PRECONDITION_FAILED));
 
 		StateService.WriteResult restored = this.service.restore("s", 1, Precondition.NONE);
 		assertThat(restored.summary().revision()).isEqualTo(4);
-		assertThat(counterOf(this.service.get("s").body())).isEqualTo(1);
+		assertThat(Counters.of(this.service.get("s").body())).isEqualTo(1);
 
 		start();
 		assertThat(this.service.get("s").header().revision()).isEqualTo(4);
-		assertThat(this.service.put("s", counterState(5), ifMatch(4)).summary().revision()).isEqualTo(5);
+		assertThat(this.service.put("s", Counters.state(5), ifMatch(4)).summary().revision()).isEqualTo(5);
 		this.service.delete("s", Precondition.NONE);
 		start();
-		assertThat(this.service.put("s", counterState(6), Precondition.NONE).summary().revision()).isEqualTo(7);
+		assertThat(this.service.put("s", Counters.state(6), Precondition.NONE).summary().revision()).isEqualTo(7);
 	}
 
 	@Test
 	void ifNoneMatchStarRefusesToOverwriteAnExistingState() {
-		this.service.put("s", counterState(1), Precondition.parse(null, "*"));
+		this.service.put("s", Counters.state(1), Precondition.parse(null, "*"));
 		assertThatExceptionOfType(StateProblemException.class)
-			.isThrownBy(() -> this.service.put("s", counterState(2), Precondition.parse(null, "*")))
+			.isThrownBy(() -> this.service.put("s", Counters.state(2), Precondition.parse(null, "*")))
 			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.PRECONDITION_FAILED));
-		assertThat(counterOf(this.service.get("s").body())).isEqualTo(1);
+		assertThat(Counters.of(this.service.get("s").body())).isEqualTo(1);
 	}
 
 	@Test
 	void versionsListTheCurrentThenTheKeptOnesNewestFirst() {
-		this.service.put("s", counterState(1), Precondition.NONE);
-		this.service.put("s", counterState(2), Precondition.NONE);
-		this.service.put("s", counterState(3), Precondition.NONE);
+		this.service.put("s", Counters.state(1), Precondition.NONE);
+		this.service.put("s", Counters.state(2), Precondition.NONE);
+		this.service.put("s", Counters.state(3), Precondition.NONE);
 
 		assertThat(this.service.versions("s")).extracting(VersionSummary::revision, VersionSummary::current)
 			.containsExactly(org.assertj.core.groups.Tuple.tuple(3L, true),
 					org.assertj.core.groups.Tuple.tuple(2L, false), org.assertj.core.groups.Tuple.tuple(1L, false));
-		assertThat(counterOf(this.service.version("s", 2).body())).isEqualTo(2);
-		assertThat(counterOf(this.service.version("s", 3).body())).isEqualTo(3);
+		assertThat(Counters.of(this.service.version("s", 2).body())).isEqualTo(2);
+		assertThat(Counters.of(this.service.version("s", 3).body())).isEqualTo(3);
 		assertThatExceptionOfType(StateProblemException.class).isThrownBy(() -> this.service.version("s", 99))
 			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.VERSION_NOT_FOUND));
 	}
@@ -277,14 +240,14 @@ class StateServiceTests {
 		io.fail(FaultyStorageIo.Op.WRITE, ".tmp-", FaultyStorageIo::noSpace, 1);
 
 		assertThatExceptionOfType(StorageException.class)
-			.isThrownBy(() -> this.service.put("s", counterState(1), Precondition.NONE));
+			.isThrownBy(() -> this.service.put("s", Counters.state(1), Precondition.NONE));
 
 		assertThat(this.registry.get("statekeeper.state.writes")
 			.tags("operation", "put", "outcome", "failed", "reason", "no-space")
 			.timer()
 			.count()).isEqualTo(1);
 		assertThatExceptionOfType(StateProblemException.class).isThrownBy(() -> this.service.get("s"));
-		assertThat(this.service.put("s", counterState(2), Precondition.NONE).summary().revision()).isPositive();
+		assertThat(this.service.put("s", Counters.state(2), Precondition.NONE).summary().revision()).isPositive();
 	}
 
 }
