@@ -11,6 +11,7 @@ import tools.jackson.core.JsonToken;
 import tools.jackson.core.ObjectReadContext;
 import tools.jackson.core.StreamReadConstraints;
 import tools.jackson.core.StreamReadFeature;
+import tools.jackson.core.TokenStreamFactory;
 import tools.jackson.core.TokenStreamLocation;
 import tools.jackson.core.exc.StreamConstraintsException;
 import tools.jackson.core.json.JsonFactory;
@@ -42,7 +43,15 @@ public class StateValidator {
 				.maxStringLength(maxString)
 				.maxDocumentLength(properties.maxStateSize().toBytes())
 				.build())
-			.enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+			// duplicate keys are refused at the top level only (below); Jackson's strict
+			// detection on
+			// every object costs 2.5x the parse of a large state
+			.disable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+			// no symbol table: a state's keys are mostly unique ids, and canonicalising
+			// them costs
+			// more than it saves (and a large state would overflow it)
+			.disable(TokenStreamFactory.Feature.CANONICALIZE_PROPERTY_NAMES)
+			.disable(TokenStreamFactory.Feature.INTERN_PROPERTY_NAMES)
 			.build();
 	}
 
@@ -71,7 +80,10 @@ public class StateValidator {
 				while ((token = parser.nextToken()) == JsonToken.PROPERTY_NAME) {
 					String field = parser.currentName();
 					JsonToken value = parser.nextToken();
-					topLevel.put(field, value);
+					if (topLevel.put(field, value) != null) {
+						throw new StateProblemException(StateProblem.MALFORMED_JSON,
+								"Duplicate top-level key '" + field + "'");
+					}
 					parser.skipChildren();
 				}
 				if (token != JsonToken.END_OBJECT) {

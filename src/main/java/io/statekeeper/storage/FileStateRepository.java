@@ -249,8 +249,8 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			this.io.createDirectory(versions);
 			// 3.-4. temp file in the same directory, 0600, written fully, forced
 			writeTemp(temp, headerLine, body);
-			// 5. read back and verify
-			VersionFormat.read(this.io, temp, name, header.revision(), false);
+			// 5. read back and verify: byte for byte against what was meant to be written
+			verifyWritten(temp, headerLine, body);
 			// 6. keep the previous version
 			linked = keepPrevious(dir, previous);
 			// 7. atomic publish
@@ -312,6 +312,46 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			writeFully(channel, ByteBuffer.wrap(headerLine));
 			writeFully(channel, ByteBuffer.wrap(body));
 		});
+	}
+
+	/**
+	 * Reads the file back and compares it, byte for byte, with the header line and body
+	 * it was written from: stronger than re-checking its checksum, and without a second
+	 * SHA-256 pass.
+	 */
+	private void verifyWritten(Path file, byte[] headerLine, byte[] body) throws IOException, CorruptVersionException {
+		FileChannel channel = this.io.openRead(file);
+		try {
+			long expected = headerLine.length + (long) body.length;
+			ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(256 * 1024, expected + 1));
+			long offset = 0;
+			int read;
+			while ((read = this.io.read(channel, buffer)) >= 0) {
+				if (offset + read > expected) {
+					throw new CorruptVersionException(file, "read back longer than written");
+				}
+				byte[] chunk = buffer.array();
+				int at = 0;
+				if (offset < headerLine.length) {
+					at = (int) Math.min(read, headerLine.length - offset);
+					if (!java.util.Arrays.equals(chunk, 0, at, headerLine, (int) offset, (int) offset + at)) {
+						throw new CorruptVersionException(file, "header read back differs from what was written");
+					}
+				}
+				int bodyOffset = (int) (offset + at - headerLine.length);
+				if (at < read && !java.util.Arrays.equals(chunk, at, read, body, bodyOffset, bodyOffset + read - at)) {
+					throw new CorruptVersionException(file, "body read back differs from what was written");
+				}
+				offset += read;
+				buffer.clear();
+			}
+			if (offset != expected) {
+				throw new CorruptVersionException(file, "read back " + offset + " of " + expected + " bytes");
+			}
+		}
+		finally {
+			this.io.close(channel);
+		}
 	}
 
 	/**

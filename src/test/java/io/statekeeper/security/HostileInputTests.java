@@ -164,7 +164,7 @@ class HostileInputTests {
 		for (int i = 0; i < 5000; i++) {
 			keys.append("\"k").append(i).append("\":1,");
 		}
-		keys.append("\"k0\":2}}");
+		keys.append("\"k0x\":2},\"version\":2}");
 		assertThat(this.service.put("/api/v1/states/prod", keys.toString().getBytes()).statusCode()).isEqualTo(400);
 		assertNothingChanged();
 	}

@@ -36,6 +36,13 @@ public class FaultyStorageIo extends StorageIo {
 
 	private volatile int shortWriteBytes;
 
+	private volatile boolean flipReads;
+
+	/** Every read returns its bytes with the first one flipped: a disk that lies. */
+	public void flipReads(boolean flip) {
+		this.flipReads = flip;
+	}
+
 	/**
 	 * Fails the next {@code times} calls of {@code op} whose path contains
 	 * {@code pathPart}.
@@ -159,7 +166,12 @@ public class FaultyStorageIo extends StorageIo {
 		if (this.faultOp == Op.READ) {
 			enter(Op.READ, path);
 		}
-		return super.read(channel, buffer);
+		int start = buffer.position();
+		int read = super.read(channel, buffer);
+		if (this.flipReads && read > 0) {
+			buffer.put(start, (byte) (buffer.get(start) ^ 0x01));
+		}
+		return read;
 	}
 
 	@Override

@@ -192,6 +192,22 @@ class FileStateRepositoryTests {
 	}
 
 	@Test
+	void aReadBackThatDiffersFromWhatWasWrittenFailsTheWriteAndKeepsTheCommittedState() throws IOException {
+		start().loadAll();
+		VersionHeader first = write("prod", null, 1, state("a"));
+		byte[] before = Files.readAllBytes(current(this.dataDir, "prod"));
+		this.io.flipReads(true);
+
+		assertThatExceptionOfType(StorageException.class).isThrownBy(() -> write("prod", first, 2, state("b")))
+			.satisfies((ex) -> assertThat(ex.getReason()).isEqualTo(Reason.VERIFY_FAILED));
+
+		this.io.flipReads(false);
+		assertThat(Files.readAllBytes(current(this.dataDir, "prod"))).isEqualTo(before);
+		assertThat(tempFiles(this.dataDir)).isEmpty();
+		assertThat(this.repository.status().readOnlyReason()).isNull();
+	}
+
+	@Test
 	void shortWritesAreLoopedUntilComplete() {
 		start().loadAll();
 		this.io.shortWrites(7);
