@@ -204,7 +204,16 @@ public class StorageIo {
 	 * @throws IOException on failure
 	 */
 	public long usableSpace(Path path) throws IOException {
-		return Files.getFileStore(path).getUsableSpace();
+		java.nio.file.FileStore store = this.stores.get(path);
+		if (store == null) {
+			// finding the store reads /proc/mounts and walks the parents: once per path,
+			// not per write
+			store = Files.getFileStore(path);
+			this.stores.put(path, store);
+		}
+		return store.getUsableSpace();
 	}
+
+	private final java.util.Map<Path, java.nio.file.FileStore> stores = new java.util.concurrent.ConcurrentHashMap<>();
 
 }
