@@ -93,6 +93,23 @@ public class Bench {
 						(e != null) ? String.format("%.2f", s[0] / e[0]) : "-");
 			}
 
+			if (Files.isExecutable(Path.of("/usr/bin/wrk"))) {
+				System.out.println();
+				System.out.println("== sequential PUT latency with wrk (one connection, 5 s; ms)");
+				System.out.printf("%-8s %10s %10s %8s | %10s %10s %8s%n", "size", "sk p50", "sk p99", "sk/floor",
+						"etcd p50", "etcd p99", "sk/etcd");
+				for (Map.Entry<String, Integer> size : SIZES.entrySet()) {
+					double[] f = floor.get(size.getKey());
+					double[] s = wrkPut(statekeeper, size.getValue(), work);
+					double[] e = (etcd != null && size.getValue() <= 1024 * 1024)
+							? wrkPut(etcd, size.getValue(), work) : null;
+					System.out.printf("%-8s %10.2f %10.2f %8.2f | %10s %10s %8s%n", size.getKey(), s[0], s[1],
+							s[0] / f[0], (e != null) ? String.format("%.2f", e[0]) : "-",
+							(e != null) ? String.format("%.2f", e[1]) : "-",
+							(e != null) ? String.format("%.2f", s[0] / e[0]) : "-");
+				}
+			}
+
 			System.out.println();
 			System.out.println("== GET throughput of a 10 KiB state (req/s)");
 			for (int clients : new int[] { 1, 16 }) {
@@ -264,6 +281,55 @@ public class Bench {
 			}
 		}
 		return percentiles(samples);
+	}
+
+	/** PUT latency measured by wrk (a C client that sends each request in one write). */
+	static double[] wrkPut(Target target, int size, Path work) throws Exception {
+		HttpRequest request = target.put("wrk-" + size, state(size, 3), null);
+		byte[] body = target.name.equals("etcd")
+				? ("{\"key\":\"" + b64(("wrk-" + size).getBytes()) + "\",\"value\":\"" + b64(state(size, 3)) + "\"}")
+					.getBytes(StandardCharsets.UTF_8)
+				: state(size, 3);
+		Path bodyFile = work.resolve("wrk-body-" + target.name + "-" + size);
+		Files.write(bodyFile, body);
+		Path script = work.resolve("wrk-" + target.name + "-" + size + ".lua");
+		StringBuilder lua = new StringBuilder();
+		lua.append("local f = io.open(\"").append(bodyFile.toAbsolutePath()).append("\", \"rb\")\n");
+		lua.append("wrk.method = \"").append(request.method()).append("\"\n");
+		lua.append("wrk.body = f:read(\"*a\")\nf:close()\n");
+		request.headers().map().forEach((name, values) -> lua.append("wrk.headers[\"").append(name).append("\"] = \"")
+			.append(values.get(0).replace("\"", "\\\"")).append("\"\n"));
+		if (!target.name.equals("etcd")) {
+			lua.append("wrk.headers[\"Content-Type\"] = \"application/json\"\n");
+		}
+		Files.writeString(script, lua);
+		Process wrk = new ProcessBuilder("wrk", "-t1", "-c1", "-d5s", "--latency", "-s", script.toString(),
+				request.uri().toString())
+			.redirectErrorStream(true)
+			.start();
+		String output = new String(wrk.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+		wrk.waitFor();
+		if (output.contains("Non-2xx")) {
+			throw new IllegalStateException(target.name + " via wrk: " + output);
+		}
+		return new double[] { wrkPercentile(output, "50%"), wrkPercentile(output, "99%") };
+	}
+
+	static double wrkPercentile(String output, String label) {
+		for (String line : output.split("\n")) {
+			String trimmed = line.strip();
+			if (trimmed.startsWith(label)) {
+				String value = trimmed.substring(label.length()).strip();
+				if (value.endsWith("us")) {
+					return Double.parseDouble(value.replace("us", "")) / 1000;
+				}
+				if (value.endsWith("ms")) {
+					return Double.parseDouble(value.replace("ms", ""));
+				}
+				return Double.parseDouble(value.replace("s", "")) * 1000;
+			}
+		}
+		throw new IllegalStateException("no " + label + " in wrk output:\n" + output);
 	}
 
 	static double getThroughput(Target target, int clients, boolean notModified) throws Exception {
