@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -15,7 +16,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The one seam through which the storage touches the file system.
@@ -37,6 +40,8 @@ public class StorageIo {
 
 	private static final FileAttribute<Set<PosixFilePermission>> DIRECTORY_MODE = PosixFilePermissions
 		.asFileAttribute(DIRECTORY_PERMISSIONS);
+
+	private final Map<Path, FileStore> stores = new ConcurrentHashMap<>();
 
 	/**
 	 * Creates a new file that must not exist yet ({@code O_CREAT|O_EXCL}), mode
@@ -204,7 +209,7 @@ public class StorageIo {
 	 * @throws IOException on failure
 	 */
 	public long usableSpace(Path path) throws IOException {
-		java.nio.file.FileStore store = this.stores.get(path);
+		FileStore store = this.stores.get(path);
 		if (store == null) {
 			// finding the store reads /proc/mounts and walks the parents: once per path,
 			// not per write
@@ -213,7 +218,5 @@ public class StorageIo {
 		}
 		return store.getUsableSpace();
 	}
-
-	private final java.util.Map<Path, java.nio.file.FileStore> stores = new java.util.concurrent.ConcurrentHashMap<>();
 
 }

@@ -153,8 +153,18 @@ class ProcessFaultTests {
 						}
 					}
 				}
-				process.destroyForcibly();
+				// SIGKILL through the handle: Process.destroyForcibly would also close
+				// our end of the pipe
+				process.toHandle().destroyForcibly();
 				assertThat(process.waitFor(1, TimeUnit.MINUTES)).isTrue();
+				// acknowledgements printed before the kill but not read yet were durable
+				// too
+				while ((line = reader.readLine()) != null) {
+					if (line.startsWith("ACK ")) {
+						String[] parts = line.split(" ");
+						acknowledged.merge(parts[1], Long.parseLong(parts[2]), Math::max);
+					}
+				}
 			}
 			Map<String, Long> found = DriverProcess.checkInvariant(dir, acknowledged,
 					"replay: seed " + seed + ", kill " + kill);
