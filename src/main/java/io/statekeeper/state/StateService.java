@@ -189,6 +189,10 @@ public class StateService {
 				versions.add(VersionSummary.of(header, false));
 			}
 		}
+		if (versions.isEmpty() && current.version == null && current.condition == Condition.OK) {
+			// only a refused write ever named it: nothing was stored
+			throw notFound(name);
+		}
 		return versions;
 	}
 

@@ -197,6 +197,16 @@ class StateServiceTests {
 	}
 
 	@Test
+	void aNameOnlyARefusedWriteEverUsedHasNoVersions() {
+		assertThatExceptionOfType(StateProblemException.class)
+			.isThrownBy(() -> this.service.delete("ghost", Precondition.NONE))
+			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.NOT_FOUND));
+		assertThatExceptionOfType(StateProblemException.class).isThrownBy(() -> this.service.versions("ghost"))
+			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.NOT_FOUND));
+		assertThat(this.service.list()).isEmpty();
+	}
+
+	@Test
 	void ifNoneMatchStarRefusesToOverwriteAnExistingState() {
 		this.service.put("s", Counters.state(1), Precondition.parse(null, "*"));
 		assertThatExceptionOfType(StateProblemException.class)
