@@ -22,7 +22,6 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
-import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -110,8 +109,7 @@ public class StateController {
 	ResponseEntity<StateSummary> put(@PathVariable String name,
 			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
 			@RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch,
-			@Parameter(hidden = true) HttpServletRequest request)
-			throws IOException, HttpMediaTypeNotSupportedException {
+			@Parameter(hidden = true) HttpServletRequest request) throws IOException {
 		StateService.checkName(name);
 		requireUtf8(request);
 		Precondition precondition = Precondition.parse(ifMatch, ifNoneMatch);
@@ -199,11 +197,10 @@ public class StateController {
 		return Long.parseLong(revision);
 	}
 
-	private static void requireUtf8(HttpServletRequest request) throws HttpMediaTypeNotSupportedException {
-		MediaType type = MediaType.parseMediaType(request.getContentType());
-		Charset charset = type.getCharset();
+	private static void requireUtf8(HttpServletRequest request) {
+		Charset charset = MediaType.parseMediaType(request.getContentType()).getCharset();
 		if (charset != null && !charset.equals(StandardCharsets.UTF_8)) {
-			throw new HttpMediaTypeNotSupportedException("JSON must be UTF-8, not " + charset);
+			throw new StateProblemException(StateProblem.UNSUPPORTED_CHARSET, "JSON must be UTF-8, not " + charset);
 		}
 	}
 

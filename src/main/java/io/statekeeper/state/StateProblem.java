@@ -21,6 +21,8 @@ public enum StateProblem {
 
 	DOCUMENT_TOO_COMPLEX("document-too-complex", HttpStatus.BAD_REQUEST, "Document exceeds the parser's limits"),
 
+	UNSUPPORTED_CHARSET("unsupported-media-type", HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type"),
+
 	NOT_A_STATE("not-a-state", HttpStatus.UNPROCESSABLE_CONTENT, "Body is JSON but not a state"),
 
 	TOO_LARGE("state-too-large", HttpStatus.CONTENT_TOO_LARGE, "State too large"),

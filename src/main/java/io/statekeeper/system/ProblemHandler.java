@@ -105,20 +105,17 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 		ResponseEntity<Object> response = super.handleExceptionInternal(ex, body, headers, statusCode, request);
 		if (response != null && response.getBody() instanceof ProblemDetail problem) {
 			problem.setType(URI.create(TYPE_BASE + slugFor(ex, statusCode)));
-			if (ex instanceof HttpMediaTypeNotSupportedException unsupported && unsupported.getMessage() != null
-					&& unsupported.getMessage().startsWith("JSON must be")) {
-				problem.setDetail(unsupported.getMessage());
-			}
 		}
 		return response;
 	}
 
+	private static final Map<Class<?>, String> SPRING_SLUGS = Map.of(HttpMediaTypeNotSupportedException.class,
+			"unsupported-media-type", HttpMediaTypeNotAcceptableException.class, "not-acceptable",
+			HttpRequestMethodNotSupportedException.class, "method-not-allowed", MissingRequestHeaderException.class,
+			"missing-header", NoResourceFoundException.class, "not-found");
+
 	private static String slugFor(Exception ex, HttpStatusCode status) {
-		Map<Class<?>, String> slugs = Map.of(HttpMediaTypeNotSupportedException.class, "unsupported-media-type",
-				HttpMediaTypeNotAcceptableException.class, "not-acceptable",
-				HttpRequestMethodNotSupportedException.class, "method-not-allowed", MissingRequestHeaderException.class,
-				"missing-header", NoResourceFoundException.class, "not-found");
-		for (Map.Entry<Class<?>, String> entry : slugs.entrySet()) {
+		for (Map.Entry<Class<?>, String> entry : SPRING_SLUGS.entrySet()) {
 			if (entry.getKey().isInstance(ex)) {
 				return entry.getValue();
 			}

@@ -117,6 +117,20 @@ class StateServiceTests {
 			.count()).isEqualTo(refused);
 	}
 
+	/**
+	 * Starts a service over {@code io}, commits revision 1 of 'a', and leaves revision 2
+	 * held in its fsync on another thread.
+	 */
+	private CompletableFuture<StateService.WriteResult> writeOfAHeldInItsFsync(HeldFsyncIo io, Duration lockTimeout)
+			throws InterruptedException {
+		start(io, lockTimeout);
+		this.service.put("a", Counters.state(1), Precondition.NONE);
+		io.arm();
+		CompletableFuture<StateService.WriteResult> blocked = putInBlockedThread("a", Counters.state(2));
+		assertThat(io.entered.await(1, TimeUnit.MINUTES)).isTrue();
+		return blocked;
+	}
+
 	private CompletableFuture<StateService.WriteResult> putInBlockedThread(String name, byte[] body) {
 		CompletableFuture<StateService.WriteResult> result = new CompletableFuture<>();
 		Thread thread = new Thread(() -> {
@@ -134,12 +148,7 @@ class StateServiceTests {
 	@Test
 	void writersOfDifferentStatesRunInParallelAndReadersNeverWait() throws Exception {
 		HeldFsyncIo io = new HeldFsyncIo();
-		start(io, Duration.ofSeconds(10));
-		this.service.put("a", Counters.state(1), Precondition.NONE);
-
-		io.arm();
-		CompletableFuture<StateService.WriteResult> blocked = putInBlockedThread("a", Counters.state(2));
-		assertThat(io.entered.await(1, TimeUnit.MINUTES)).isTrue();
+		CompletableFuture<StateService.WriteResult> blocked = writeOfAHeldInItsFsync(io, Duration.ofSeconds(10));
 
 		// while the writer of 'a' is stuck in its fsync, 'b' commits and 'a' is readable
 		StateService.WriteResult other = this.service.put("b", Counters.state(7), Precondition.NONE);
@@ -155,11 +164,7 @@ class StateServiceTests {
 	@Test
 	void aWriterThatCannotGetTheLockInTimeIsRefusedAsBusy() throws Exception {
 		HeldFsyncIo io = new HeldFsyncIo();
-		start(io, Duration.ofMillis(50));
-		this.service.put("a", Counters.state(1), Precondition.NONE);
-		io.arm();
-		CompletableFuture<StateService.WriteResult> blocked = putInBlockedThread("a", Counters.state(2));
-		assertThat(io.entered.await(1, TimeUnit.MINUTES)).isTrue();
+		CompletableFuture<StateService.WriteResult> blocked = writeOfAHeldInItsFsync(io, Duration.ofMillis(50));
 
 		assertThatExceptionOfType(StateProblemException.class)
 			.isThrownBy(() -> this.service.put("a", Counters.state(3), Precondition.NONE))

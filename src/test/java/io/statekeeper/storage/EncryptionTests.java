@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -114,11 +115,15 @@ class EncryptionTests {
 			repository.loadAll();
 			repository.write("prod", null, 1, this.secret, Instant.now());
 		}
+		Map<String, String> before = io.statekeeper.RunningService.snapshot(this.dataDir);
 		try (FileStateRepository repository = open(cipher("k2", "k2", key("k2")))) {
 			assertThatIllegalStateException().isThrownBy(repository::loadAll)
 				.withMessageContaining("key 'k1'")
 				.withMessageContaining("not configured");
 		}
+		// the refused start changed nothing on disk: nothing quarantined, nothing
+		// rewritten
+		assertThat(io.statekeeper.RunningService.snapshot(this.dataDir)).isEqualTo(before);
 	}
 
 	@Test
@@ -128,11 +133,15 @@ class EncryptionTests {
 			repository.write("prod", null, 1, this.secret, Instant.now());
 		}
 		Path impostor = key("other");
+		Map<String, String> before = io.statekeeper.RunningService.snapshot(this.dataDir);
 		try (FileStateRepository repository = open(cipher("k1", "k1", impostor))) {
 			assertThatIllegalStateException().isThrownBy(repository::loadAll)
 				.withMessageContaining("Cannot decrypt")
 				.withMessageContaining("key 'k1'");
 		}
+		// the refused start changed nothing on disk: nothing quarantined, nothing
+		// rewritten
+		assertThat(io.statekeeper.RunningService.snapshot(this.dataDir)).isEqualTo(before);
 	}
 
 	@Test

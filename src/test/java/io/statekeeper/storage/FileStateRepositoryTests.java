@@ -305,15 +305,25 @@ class FileStateRepositoryTests {
 		assertThat(this.repository.readVersion("prod", 1).body()).isEqualTo(state("a"));
 	}
 
-	@ParameterizedTest
-	@EnumSource(Damage.class)
-	void aDamagedCurrentVersionIsQuarantinedAndTheStateHeld(Damage damage) throws IOException {
+	/**
+	 * Commits revisions 1 ("a") and 2 ("b") of 'prod', then damages 2; returns its intact
+	 * bytes.
+	 */
+	private byte[] commitTwoRevisionsAndDamageTheCurrent(Damage damage) throws IOException {
 		start().loadAll();
 		VersionHeader first = write("prod", null, 1, state("a"));
 		write("prod", first, 2, state("b"));
 		Path current = current(this.dataDir, "prod");
 		byte[] original = Files.readAllBytes(current);
 		Files.write(current, damage.apply(original.clone()));
+		return original;
+	}
+
+	@ParameterizedTest
+	@EnumSource(Damage.class)
+	void aDamagedCurrentVersionIsQuarantinedAndTheStateHeld(Damage damage) throws IOException {
+		byte[] original = commitTwoRevisionsAndDamageTheCurrent(damage);
+		Path current = current(this.dataDir, "prod");
 
 		LoadedState loaded = restart().get(0);
 
@@ -331,11 +341,8 @@ class FileStateRepositoryTests {
 	@ParameterizedTest
 	@EnumSource(Damage.class)
 	void aDamagedCurrentVersionIsReplacedByTheNewestValidOneUnderRestorePrevious(Damage damage) throws IOException {
-		start().loadAll();
-		VersionHeader first = write("prod", null, 1, state("a"));
-		write("prod", first, 2, state("b"));
+		commitTwoRevisionsAndDamageTheCurrent(damage);
 		Path current = current(this.dataDir, "prod");
-		Files.write(current, damage.apply(Files.readAllBytes(current)));
 
 		LoadedState loaded = restart(properties(this.dataDir, 5, StorageProperties.OnCorruption.RESTORE_PREVIOUS))
 			.get(0);
