@@ -215,7 +215,12 @@ public class StateController {
 		}
 		InputStream in = request.getInputStream();
 		if (declared >= 0) {
-			return in.readNBytes((int) declared);
+			// straight into an array of the declared size: a large state is held once,
+			// not
+			// in chunks and then again as their concatenation
+			byte[] body = new byte[(int) declared];
+			int read = in.readNBytes(body, 0, body.length);
+			return (read == body.length) ? body : java.util.Arrays.copyOf(body, read);
 		}
 		byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, max + 1));
 		if (body.length > max) {
