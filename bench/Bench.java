@@ -21,20 +21,25 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Statekeeper's benchmark harness: one run, one machine, every target driven by this same
- * Java HTTP client. Run from the project root after {@code ./mvnw -B package -DskipTests}:
+ * Statekeeper's benchmark harness: one run, one machine, every target driven by the same
+ * load generator (wrk, with the same Lua scripts for statekeeper and etcd). Run from the
+ * project root after {@code ./mvnw -B package -DskipTests}:
  *
- * <pre>java bench/Bench.java [--quick]</pre>
+ * <pre>java bench/Bench.java [--quick] [--no-memory]</pre>
  *
  * It measures (1) the durable-replace floor (write temp, fsync, rename, fsync dir) in plain
- * Java per payload size, (2) the service: sequential PUT p50/p99 and the ratio to the floor,
- * GET throughput, writes/s with 1, 4 and 16 clients on distinct states and on one state with
- * If-Match, and (3) the same load against etcd's v3 JSON gateway when {@code etcd} is
- * installed (Debian etcd-server), printing the ratios side by side.
+ * Java, right before each size is measured on the service, (2) the service jar: sequential
+ * PUT p50/p99 and the ratio to the floor, GET throughput of a 10 KiB state (200 and 304),
+ * writes/s with 1, 4 and 16 clients on distinct states and on one state with If-Match,
+ * (3) the same against etcd's v3 JSON gateway when {@code etcd} is installed (Debian
+ * etcd-server), and (4) memory: 1,000 states of 100 KiB in a 512 MiB heap, the heap a
+ * 32 MiB PUT needs, and start-up verifying 1 GiB of states. Bodies are realistic states:
+ * one JSON object per resource.
  */
 public class Bench {
 
@@ -42,112 +47,285 @@ public class Bench {
 
 	static final Map<String, Integer> SIZES = new LinkedHashMap<>();
 
-	static int iterations = 300;
+	static int floorIterations = 300;
 
-	static Duration window = Duration.ofSeconds(6);
+	static int seconds = 8;
+
+	static int warmSeconds = 20;
+
+	static Path work;
 
 	public static void main(String[] args) throws Exception {
-		boolean quick = Arrays.asList(args).contains("--quick");
+		List<String> options = Arrays.asList(args);
+		boolean quick = options.contains("--quick");
 		if (quick) {
-			iterations = 50;
-			window = Duration.ofSeconds(2);
+			floorIterations = 50;
+			seconds = 2;
+			warmSeconds = 4;
+		}
+		if (!Files.isExecutable(Path.of("/usr/bin/wrk"))) {
+			throw new IllegalStateException("the harness drives every target with wrk: apt-get install wrk");
 		}
 		SIZES.put("1KiB", 1024);
 		SIZES.put("100KiB", 100 * 1024);
 		SIZES.put("1MiB", 1024 * 1024);
 		SIZES.put("10MiB", 10 * 1024 * 1024);
-		Path work = Files.createTempDirectory(Path.of("target"), "bench-");
-		System.out.printf("machine: %d cores, %s, %s%n", Runtime.getRuntime().availableProcessors(),
-				System.getProperty("os.name") + " " + System.getProperty("os.version"), Files.getFileStore(work));
-		System.out.printf("method: %d sequential writes per size (p50/p99), throughput windows of %ds%n%n", iterations,
-				window.toSeconds());
-
-		Map<String, double[]> floor = new LinkedHashMap<>();
-		for (Map.Entry<String, Integer> size : SIZES.entrySet()) {
-			floor.put(size.getKey(), floor(work.resolve("floor"), size.getValue()));
-		}
-
-		Target statekeeper = Target.statekeeper(work.resolve("statekeeper"));
-		Target etcd = Files.isExecutable(Path.of("/usr/bin/etcd")) ? Target.etcd(work.resolve("etcd")) : null;
+		work = Files.createTempDirectory(Path.of("target"), "bench-").toAbsolutePath();
+		System.out.printf("machine: %d cores, %s, %s; java %s%n", Runtime.getRuntime().availableProcessors(),
+				System.getProperty("os.name") + " " + System.getProperty("os.version"), Files.getFileStore(work),
+				System.getProperty("java.version"));
+		System.out.printf("method: wrk, %d s per figure after %d s of warm-up per target; floor: %d durable "
+				+ "replaces, measured right before each size%n%n", seconds, warmSeconds, floorIterations);
 		try {
-			// warm both servers and this client's JIT before measuring anything
-			for (Target target : (etcd != null) ? List.of(statekeeper, etcd) : List.of(statekeeper)) {
-				throughput(4, (client) -> {
-					check(CLIENT.send(target.put("warm-" + client, state(4096, client), null),
-							HttpResponse.BodyHandlers.ofByteArray()), target);
-					CLIENT.send(target.get("warm-" + client, null), HttpResponse.BodyHandlers.ofByteArray());
-					return true;
-				});
+			http();
+			if (!options.contains("--no-memory") && !quick) {
+				memory();
 			}
-			System.out.println("== sequential PUT latency (ms)");
+		}
+		finally {
+			deleteTree(work);
+		}
+	}
+
+	// ------------------------------------------------------------------ HTTP
+
+	static void http() throws Exception {
+		Target statekeeper = Target.statekeeper(work.resolve("statekeeper"), "-Xmx1g");
+		Target etcd = Files.isExecutable(Path.of("/usr/bin/etcd")) ? Target.etcd(work.resolve("etcd")) : null;
+		List<Target> targets = (etcd != null) ? List.of(statekeeper, etcd) : List.of(statekeeper);
+		try {
+			// the JIT must be done compiling before anything is measured: on two cores a
+			// C2 thread still at work takes a whole core from the server and the client
+			for (Target target : targets) {
+				target.wrk(target.putScript("warm", state(1024, 1), true), 2, warmSeconds);
+				target.wrk(target.putScript("warm-100k", state(100 * 1024, 1), false), 1, warmSeconds / 4);
+				target.wrk(target.putScript("warm-1m", state(1024 * 1024, 1), false), 1, warmSeconds / 4);
+				target.seed("warm-get", state(10 * 1024, 1));
+				target.wrk(target.getScript("warm-get", null), 2, warmSeconds / 4);
+			}
+
+			System.out.println("== sequential PUT latency, one client (ms)");
 			System.out.printf("%-8s %10s %10s | %10s %10s %8s | %10s %10s %8s%n", "size", "floor p50", "floor p99",
 					"sk p50", "sk p99", "sk/floor", "etcd p50", "etcd p99", "sk/etcd");
 			for (Map.Entry<String, Integer> size : SIZES.entrySet()) {
-				double[] f = floor.get(size.getKey());
-				double[] s = putLatency(statekeeper, size.getValue());
-				double[] e = (etcd != null && size.getValue() <= 1024 * 1024) ? putLatency(etcd, size.getValue())
-						: null;
+				byte[] body = state(size.getValue(), 2);
+				double[] f = floor(work.resolve("floor"), body);
+				Wrk s = statekeeper.wrk(statekeeper.putScript("lat-" + size.getKey(), body, false), 1, seconds);
+				Wrk e = (etcd != null && size.getValue() <= 1024 * 1024)
+						? etcd.wrk(etcd.putScript("lat-" + size.getKey(), body, false), 1, seconds) : null;
 				System.out.printf("%-8s %10.2f %10.2f | %10.2f %10.2f %8.2f | %10s %10s %8s%n", size.getKey(), f[0],
-						f[1], s[0], s[1], s[0] / f[0], (e != null) ? String.format("%.2f", e[0]) : "-",
-						(e != null) ? String.format("%.2f", e[1]) : "-",
-						(e != null) ? String.format("%.2f", s[0] / e[0]) : "-");
-			}
-
-			if (Files.isExecutable(Path.of("/usr/bin/wrk"))) {
-				System.out.println();
-				System.out.println("== sequential PUT latency with wrk (one connection, 5 s; ms)");
-				System.out.printf("%-8s %10s %10s %8s | %10s %10s %8s%n", "size", "sk p50", "sk p99", "sk/floor",
-						"etcd p50", "etcd p99", "sk/etcd");
-				for (Map.Entry<String, Integer> size : SIZES.entrySet()) {
-					double[] f = floor.get(size.getKey());
-					double[] s = wrkPut(statekeeper, size.getValue(), work);
-					double[] e = (etcd != null && size.getValue() <= 1024 * 1024)
-							? wrkPut(etcd, size.getValue(), work) : null;
-					System.out.printf("%-8s %10.2f %10.2f %8.2f | %10s %10s %8s%n", size.getKey(), s[0], s[1],
-							s[0] / f[0], (e != null) ? String.format("%.2f", e[0]) : "-",
-							(e != null) ? String.format("%.2f", e[1]) : "-",
-							(e != null) ? String.format("%.2f", s[0] / e[0]) : "-");
-				}
+						f[1], s.p50, s.p99, s.p50 / f[0], (e != null) ? String.format("%.2f", e.p50) : "-",
+						(e != null) ? String.format("%.2f", e.p99) : "-",
+						(e != null) ? String.format("%.2f", s.p50 / e.p50) : "-");
 			}
 
 			System.out.println();
 			System.out.println("== GET throughput of a 10 KiB state (req/s)");
+			String etag = statekeeper.seed("get-10k", state(10 * 1024, 3));
+			if (etcd != null) {
+				etcd.seed("get-10k", state(10 * 1024, 3));
+			}
 			for (int clients : new int[] { 1, 16 }) {
-				double s = getThroughput(statekeeper, clients, false);
-				double n = getThroughput(statekeeper, clients, true);
-				double e = (etcd != null) ? getThroughput(etcd, clients, false) : Double.NaN;
-				System.out.printf("%2d clients: statekeeper %8.0f (304: %8.0f)   etcd %8.0f   sk/etcd %.2f%n", clients,
-						s, n, e, s / e);
+				Wrk s = statekeeper.wrk(statekeeper.getScript("get-10k", null), clients, seconds);
+				Wrk n = statekeeper.wrk(statekeeper.getScript("get-10k", etag), clients, seconds);
+				Wrk e = (etcd != null) ? etcd.wrk(etcd.getScript("get-10k", null), clients, seconds) : null;
+				System.out.printf("%2d clients: statekeeper %8.0f (304: %8.0f)   etcd %8s   sk/etcd %s%n", clients,
+						s.rate, n.rate, (e != null) ? String.format("%.0f", e.rate) : "-",
+						(e != null) ? String.format("%.2f", s.rate / e.rate) : "-");
 			}
 
 			System.out.println();
 			System.out.println("== writes/s, 1 KiB states");
+			byte[] small = state(1024, 4);
 			for (int clients : new int[] { 1, 4, 16 }) {
-				double distinct = writeThroughput(statekeeper, clients, false);
-				double shared = writeThroughput(statekeeper, clients, true);
-				double etcdDistinct = (etcd != null) ? writeThroughput(etcd, clients, false) : Double.NaN;
+				Wrk distinct = statekeeper.wrk(statekeeper.putScript("w" + clients, small, true), clients, seconds);
+				statekeeper.seed("shared" + clients, small);
+				Wrk shared = statekeeper.wrk(statekeeper.ifMatchScript("shared" + clients, small), clients, seconds);
+				Wrk e = (etcd != null) ? etcd.wrk(etcd.putScript("w" + clients, small, true), clients, seconds) : null;
 				System.out.printf(
-						"%2d clients: distinct states %7.0f   one state (If-Match) %7.0f   etcd distinct keys %7.0f   sk/etcd %.2f%n",
-						clients, distinct, shared, etcdDistinct, distinct / etcdDistinct);
+						"%2d clients: distinct states %7.0f   one state (If-Match) %7.0f   etcd distinct keys %7s   sk/etcd %s%n",
+						clients, distinct.rate, shared.okRate, (e != null) ? String.format("%.0f", e.rate) : "-",
+						(e != null) ? String.format("%.2f", distinct.rate / e.rate) : "-");
 			}
 		}
 		finally {
-			statekeeper.stop();
-			if (etcd != null) {
-				etcd.stop();
+			for (Target target : targets) {
+				target.stop();
 			}
-			deleteTree(work);
+		}
+	}
+
+	// ------------------------------------------------------------------ memory
+
+	static void memory() throws Exception {
+		System.out.println();
+		System.out.println("== memory");
+		// 1,000 states of 100 KiB, served from a 512 MiB heap, before and after a restart
+		Path dir = work.resolve("thousand");
+		Target service = Target.statekeeper(dir, "-Xmx512m");
+		try {
+			writeMany(service, 1000, 100 * 1024);
+			readMany(service, 1000, 100 * 1024);
+			System.out.printf("1,000 x 100 KiB, -Xmx512m: stored and served; live heap after a full GC %d MiB%n",
+					service.liveHeapMiB());
+		}
+		finally {
+			service.stop();
+		}
+		long start = System.nanoTime();
+		service = Target.statekeeper(dir, "-Xmx512m");
+		try {
+			double startUp = (System.nanoTime() - start) / 1e9;
+			readMany(service, 1000, 100 * 1024);
+			System.out.printf("  after a restart with -Xmx512m: ready in %.1f s, all 1,000 served; live heap %d MiB%n",
+					startUp, service.liveHeapMiB());
+		}
+		finally {
+			service.stop();
+		}
+
+		// the smallest heap a 32 MiB PUT (and GET) succeeds in, against an idle service's
+		int idle = smallestHeap(1024);
+		int large = smallestHeap(32 * 1024 * 1024);
+		System.out.printf("32 MiB PUT: smallest -Xmx for an idle service %d MiB, for 32 MiB PUTs and GETs %d MiB: "
+				+ "%d MiB more, %.1fx the body%n", idle, large, large - idle, (large - idle) / 32.0);
+
+		// start-up verifying 1 GiB of states (1,024 x 1 MiB)
+		Path big = work.resolve("gib");
+		Path empty = work.resolve("empty");
+		service = Target.statekeeper(big, "-Xmx3g");
+		try {
+			writeMany(service, 1024, 1024 * 1024);
+		}
+		finally {
+			service.stop();
+		}
+		Target.statekeeper(empty, "-Xmx3g").stop();
+		boolean cold = dropCaches();
+		double emptyStart = timeStart(empty);
+		cold = dropCaches() && cold;
+		double fullStart = timeStart(big);
+		System.out.printf("start-up verifying 1 GiB (1,024 x 1 MiB, %s page cache): ready in %.1f s "
+				+ "(an empty store: %.1f s)%n", cold ? "cold" : "warm", fullStart, emptyStart);
+	}
+
+	static double timeStart(Path dir) throws Exception {
+		long start = System.nanoTime();
+		Target service = Target.statekeeper(dir, "-Xmx3g");
+		double elapsed = (System.nanoTime() - start) / 1e9;
+		service.stop();
+		return elapsed;
+	}
+
+	static boolean dropCaches() {
+		try {
+			new ProcessBuilder("sync").start().waitFor();
+			Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
+			return true;
+		}
+		catch (Exception ex) {
+			return false;
+		}
+	}
+
+	static int smallestHeap(int size) throws Exception {
+		int low = 16;
+		int high = 512;
+		while (high - low > 8) {
+			int mid = (low + high) / 2;
+			if (survives(mid, size)) {
+				high = mid;
+			}
+			else {
+				low = mid;
+			}
+		}
+		return high;
+	}
+
+	static boolean survives(int heapMiB, int size) throws Exception {
+		Path dir = work.resolve("heap-" + heapMiB + "-" + size);
+		Target service;
+		try {
+			service = Target.statekeeper(dir, "-Xmx" + heapMiB + "m");
+		}
+		catch (IllegalStateException ex) {
+			return false;
+		}
+		try {
+			for (int i = 0; i < 3; i++) {
+				byte[] body = state(size, i);
+				if (CLIENT.send(service.put("big", body), HttpResponse.BodyHandlers.discarding()).statusCode() / 100 != 2) {
+					return false;
+				}
+				HttpResponse<byte[]> got = CLIENT.send(service.get("big"), HttpResponse.BodyHandlers.ofByteArray());
+				if (got.statusCode() != 200 || !Arrays.equals(got.body(), body)) {
+					return false;
+				}
+			}
+			return service.process.isAlive();
+		}
+		catch (IOException ex) {
+			return false;
+		}
+		finally {
+			service.stop();
+			deleteTree(dir);
+		}
+	}
+
+	static void writeMany(Target service, int count, int size) throws Exception {
+		parallel(count, (i) -> {
+			HttpResponse<Void> response = CLIENT.send(service.put("s" + i, state(size, i)),
+					HttpResponse.BodyHandlers.discarding());
+			if (response.statusCode() / 100 != 2) {
+				throw new IllegalStateException("PUT s" + i + ": " + response.statusCode());
+			}
+		});
+	}
+
+	static void readMany(Target service, int count, int size) throws Exception {
+		parallel(count, (i) -> {
+			HttpResponse<byte[]> response = CLIENT.send(service.get("s" + i), HttpResponse.BodyHandlers.ofByteArray());
+			if (response.statusCode() != 200 || !Arrays.equals(response.body(), state(size, i))) {
+				throw new IllegalStateException("GET s" + i + ": " + response.statusCode());
+			}
+		});
+	}
+
+	interface Task {
+
+		void run(int index) throws Exception;
+
+	}
+
+	static void parallel(int count, Task task) throws Exception {
+		ExecutorService pool = Executors.newFixedThreadPool(4);
+		try {
+			List<Future<?>> futures = new ArrayList<>();
+			for (int i = 0; i < count; i++) {
+				int index = i;
+				futures.add(pool.submit(() -> {
+					task.run(index);
+					return null;
+				}));
+			}
+			for (Future<?> future : futures) {
+				future.get();
+			}
+		}
+		finally {
+			pool.shutdown();
 		}
 	}
 
 	// ------------------------------------------------------------------ the floor
 
-	static double[] floor(Path dir, int size) throws IOException {
+	static double[] floor(Path dir, byte[] body) throws IOException {
 		Files.createDirectories(dir);
-		byte[] body = state(size, 0);
 		Path target = dir.resolve("current.json");
-		double[] samples = new double[iterations];
-		for (int i = 0; i < iterations; i++) {
+		double[] samples = new double[floorIterations];
+		for (int i = 0; i < floorIterations; i++) {
 			long start = System.nanoTime();
 			Path temp = dir.resolve(".tmp-" + i);
 			try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -163,15 +341,14 @@ public class Bench {
 			}
 			samples[i] = (System.nanoTime() - start) / 1e6;
 		}
-		return percentiles(samples);
+		Arrays.sort(samples);
+		return new double[] { samples[samples.length / 2], samples[(int) Math.ceil(samples.length * 0.99) - 1] };
 	}
 
 	// ------------------------------------------------------------------ targets
 
-	interface Call {
-
-		HttpResponse<byte[]> send(HttpRequest request) throws IOException, InterruptedException;
-
+	/** What wrk reported: requests/s, 2xx-or-304 requests/s, p50 and p99 in ms. */
+	record Wrk(double rate, double okRate, double p50, double p99) {
 	}
 
 	static final class Target {
@@ -184,31 +361,46 @@ public class Bench {
 
 		final String authorization;
 
-		Target(String name, Process process, String base, String authorization) {
+		final int management;
+
+		int scripts;
+
+		Target(String name, Process process, String base, String authorization, int management) {
 			this.name = name;
 			this.process = process;
 			this.base = base;
 			this.authorization = authorization;
+			this.management = management;
 		}
 
-		static Target statekeeper(Path dir) throws Exception {
+		boolean etcd() {
+			return this.name.equals("etcd");
+		}
+
+		static Target statekeeper(Path dir, String heap) throws Exception {
 			Path jar;
 			try (Stream<Path> jars = Files.list(Path.of("target"))) {
-				jar = jars.filter((p) -> p.getFileName().toString().matches("statekeeper-.*\\.jar")).findFirst()
+				jar = jars.filter((p) -> p.getFileName().toString().matches("statekeeper-.*\\.jar"))
+					.findFirst()
 					.orElseThrow(() -> new IllegalStateException("run ./mvnw -B package -DskipTests first"));
 			}
 			int port = freePort();
 			int management = freePort();
-			Process process = new ProcessBuilder("java", "-Xmx1g", "-jar", jar.toString(),
+			Process process = new ProcessBuilder("java", heap, "-jar", jar.toString(),
 					"--statekeeper.storage.data-dir=" + dir, "--server.port=" + port,
-					"--management.server.port=" + management, "--statekeeper.storage.min-free-space=0",
-					"--logging.level.io.statekeeper.state=WARN")
+					"--management.server.port=" + management, "--statekeeper.storage.min-free-space=0")
 				.redirectErrorStream(true)
-				.redirectOutput(dir.resolveSibling("statekeeper.log").toFile())
+				.redirectOutput(dir.resolveSibling(dir.getFileName() + ".log").toFile())
 				.start();
-			await("http://127.0.0.1:" + management + "/actuator/health/readiness", process);
+			try {
+				await("http://127.0.0.1:" + management + "/actuator/health/readiness", process);
+			}
+			catch (IllegalStateException ex) {
+				process.destroyForcibly().waitFor();
+				throw ex;
+			}
 			String token = Files.readString(dir.resolve("admin.token")).strip();
-			return new Target("statekeeper", process, "http://127.0.0.1:" + port, "Bearer " + token);
+			return new Target("statekeeper", process, "http://127.0.0.1:" + port, "Bearer " + token, management);
 		}
 
 		static Target etcd(Path dir) throws Exception {
@@ -224,38 +416,197 @@ public class Bench {
 				.redirectOutput(dir.resolveSibling("etcd.log").toFile())
 				.start();
 			await("http://127.0.0.1:" + client + "/health", process);
-			return new Target("etcd", process, "http://127.0.0.1:" + client, null);
+			return new Target("etcd", process, "http://127.0.0.1:" + client, null, 0);
 		}
 
-		HttpRequest put(String key, byte[] body, String ifMatch) {
-			if (this.name.equals("etcd")) {
-				String json = "{\"key\":\"" + b64(key.getBytes()) + "\",\"value\":\"" + b64(body) + "\"}";
-				return HttpRequest.newBuilder(URI.create(this.base + "/v3/kv/put"))
-					.POST(HttpRequest.BodyPublishers.ofString(json))
-					.build();
-			}
-			HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(this.base + "/api/v1/states/" + key))
+		HttpRequest put(String key, byte[] body) {
+			return HttpRequest.newBuilder(URI.create(this.base + "/api/v1/states/" + key))
 				.header("Authorization", this.authorization)
 				.header("Content-Type", "application/json")
-				.PUT(HttpRequest.BodyPublishers.ofByteArray(body));
-			if (ifMatch != null) {
-				request.header("If-Match", ifMatch);
-			}
-			return request.build();
+				.PUT(HttpRequest.BodyPublishers.ofByteArray(body))
+				.build();
 		}
 
-		HttpRequest get(String key, String ifNoneMatch) {
-			if (this.name.equals("etcd")) {
-				return HttpRequest.newBuilder(URI.create(this.base + "/v3/kv/range"))
-					.POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"" + b64(key.getBytes()) + "\"}"))
-					.build();
+		HttpRequest get(String key) {
+			return HttpRequest.newBuilder(URI.create(this.base + "/api/v1/states/" + key))
+				.header("Authorization", this.authorization)
+				.build();
+		}
+
+		/** Stores one value directly; returns its ETag (statekeeper). */
+		String seed(String key, byte[] body) throws Exception {
+			HttpRequest request = etcd()
+					? HttpRequest.newBuilder(URI.create(this.base + "/v3/kv/put"))
+						.POST(HttpRequest.BodyPublishers.ofString(etcdPut(b64(key.getBytes()), b64(body))))
+						.build()
+					: put(key, body);
+			HttpResponse<String> response = CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
+			if (response.statusCode() / 100 != 2) {
+				throw new IllegalStateException(this.name + ": " + response.statusCode() + " " + response.body());
 			}
-			HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(this.base + "/api/v1/states/" + key))
-				.header("Authorization", this.authorization);
-			if (ifNoneMatch != null) {
-				request.header("If-None-Match", ifNoneMatch);
+			return response.headers().firstValue("ETag").orElse(null);
+		}
+
+		/**
+		 * PUT {@code body} under {@code key}, or, with {@code distinct}, under a key of
+		 * each wrk thread's own (one connection per thread).
+		 */
+		Path putScript(String key, byte[] body, boolean distinct) throws IOException {
+			StringBuilder lua = new StringBuilder(preamble());
+			if (etcd()) {
+				Path value = write("value", b64(body).getBytes(StandardCharsets.US_ASCII));
+				lua.append("local value = read(\"").append(value).append("\")\n");
+				lua.append("local keys = {");
+				for (int i = 1; i <= 16; i++) {
+					lua.append('"').append(b64((key + "-" + i).getBytes())).append("\",");
+				}
+				lua.append("}\nlocal single = \"").append(b64(key.getBytes())).append("\"\n");
+				lua.append("function init(args)\n  local k = single\n");
+				if (distinct) {
+					lua.append("  k = keys[id]\n");
+				}
+				lua.append("  req = wrk.format(\"POST\", \"/v3/kv/put\", {}, '{\"key\":\"' .. k .. '\",\"value\":\"' "
+						+ ".. value .. '\"}')\nend\n");
 			}
-			return request.build();
+			else {
+				Path file = write("body", body);
+				lua.append("local body = read(\"").append(file).append("\")\n");
+				lua.append("function init(args)\n  local path = \"/api/v1/states/").append(key).append("\"\n");
+				if (distinct) {
+					lua.append("  path = path .. \"-\" .. id\n");
+				}
+				lua.append("  req = wrk.format(\"PUT\", path, headers, body)\nend\n");
+			}
+			lua.append("function request() return req end\n");
+			return script(lua);
+		}
+
+		/** GET (statekeeper, with If-None-Match when {@code etag} is given) or range (etcd). */
+		Path getScript(String key, String etag) throws IOException {
+			StringBuilder lua = new StringBuilder(preamble());
+			if (etcd()) {
+				lua.append("function init(args)\n  req = wrk.format(\"POST\", \"/v3/kv/range\", {}, '{\"key\":\"")
+					.append(b64(key.getBytes()))
+					.append("\"}')\nend\n");
+			}
+			else {
+				if (etag != null) {
+					lua.append("headers[\"If-None-Match\"] = '").append(etag).append("'\n");
+				}
+				lua.append("function init(args)\n  req = wrk.format(\"GET\", \"/api/v1/states/")
+					.append(key)
+					.append("\", headers)\nend\n");
+			}
+			lua.append("function request() return req end\n");
+			return script(lua);
+		}
+
+		/**
+		 * Every client writes one state with If-Match: on a 412 it reads the current
+		 * ETag and tries again; only the 200s count.
+		 */
+		Path ifMatchScript(String key, byte[] body) throws IOException {
+			Path file = write("body", body);
+			StringBuilder lua = new StringBuilder(preamble());
+			lua.append("local body = read(\"").append(file).append("\")\n");
+			lua.append("local path = \"/api/v1/states/").append(key).append("\"\n");
+			lua.append("""
+					local etag = nil
+					function request()
+					  if etag == nil then return wrk.format("GET", path, headers) end
+					  local h = {}
+					  for k, v in pairs(headers) do h[k] = v end
+					  h["If-Match"] = etag
+					  return wrk.format("PUT", path, h, body)
+					end
+					function response(status, response_headers, response_body)
+					  if status == 200 then
+					    ok = ok + 1
+					    etag = response_headers["ETag"]
+					  else
+					    etag = nil
+					  end
+					end
+					""");
+			return script(lua);
+		}
+
+		/** Helpers every script starts with: per-thread id and success counter. */
+		private String preamble() {
+			StringBuilder lua = new StringBuilder();
+			lua.append("""
+					local threads = {}
+					local counter = 0
+					function setup(thread)
+					  counter = counter + 1
+					  thread:set("id", counter)
+					  thread:set("ok", 0)
+					  table.insert(threads, thread)
+					end
+					function read(name)
+					  local f = io.open(name, "rb")
+					  local data = f:read("*a")
+					  f:close()
+					  return data
+					end
+					function done(summary, latency, requests)
+					  local total = 0
+					  for _, thread in ipairs(threads) do total = total + thread:get("ok") end
+					  io.write("OK " .. total .. "\\n")
+					end
+					headers = {}
+					""");
+			if (!etcd()) {
+				lua.append("headers[\"Authorization\"] = \"").append(this.authorization).append("\"\n");
+				lua.append("headers[\"Content-Type\"] = \"application/json\"\n");
+			}
+			return lua.toString();
+		}
+
+		private Path write(String kind, byte[] data) throws IOException {
+			Path file = work.resolve(this.name + "-" + kind + "-" + (++this.scripts));
+			Files.write(file, data);
+			return file;
+		}
+
+		private Path script(StringBuilder lua) throws IOException {
+			Path file = work.resolve(this.name + "-" + (++this.scripts) + ".lua");
+			Files.writeString(file, lua);
+			return file;
+		}
+
+		/** Runs wrk with one connection per thread. */
+		Wrk wrk(Path script, int connections, int duration) throws Exception {
+			Process wrk = new ProcessBuilder("wrk", "-t" + connections, "-c" + connections, "-d" + duration + "s",
+					"--latency", "-s", script.toString(), this.base)
+				.redirectErrorStream(true)
+				.start();
+			String output = new String(wrk.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+			if (wrk.waitFor() != 0) {
+				throw new IllegalStateException("wrk failed:\n" + output);
+			}
+			double requests = number(output, "(\\d+) requests in");
+			double elapsed = durationOf(output);
+			Matcher errors = Pattern.compile("Non-2xx or 3xx responses: (\\d+)").matcher(output);
+			double failed = errors.find() ? Double.parseDouble(errors.group(1)) : 0;
+			Matcher ok = Pattern.compile("OK (\\d+)").matcher(output);
+			double okCount = ok.find() ? Double.parseDouble(ok.group(1)) : requests - failed;
+			boolean conditional = Files.readString(script).contains("If-Match");
+			if (failed > 0 && !conditional) {
+				throw new IllegalStateException(this.name + ": " + (long) failed + " failed requests:\n" + output);
+			}
+			return new Wrk(requests / elapsed, (conditional ? okCount : requests - failed) / elapsed,
+					percentile(output, "50%"), percentile(output, "99%"));
+		}
+
+		long liveHeapMiB() throws Exception {
+			String pid = String.valueOf(this.process.pid());
+			new ProcessBuilder("jcmd", pid, "GC.run").redirectErrorStream(true).start().waitFor();
+			Process info = new ProcessBuilder("jcmd", pid, "GC.heap_info").redirectErrorStream(true).start();
+			String output = new String(info.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+			info.waitFor();
+			Matcher used = Pattern.compile("used (\\d+)K").matcher(output);
+			return used.find() ? Long.parseLong(used.group(1)) / 1024 : -1;
 		}
 
 		void stop() throws InterruptedException {
@@ -265,57 +616,35 @@ public class Bench {
 
 	}
 
-	// ------------------------------------------------------------------ measurements
+	// ------------------------------------------------------------------ helpers
 
-	static double[] putLatency(Target target, int size) throws Exception {
-		double[] samples = new double[iterations];
-		String key = "lat-" + size;
-		for (int i = -5; i < iterations; i++) {
-			HttpRequest request = target.put(key, state(size, i + 10), null);
-			long start = System.nanoTime();
-			HttpResponse<byte[]> response = CLIENT.send(request, HttpResponse.BodyHandlers.ofByteArray());
-			double ms = (System.nanoTime() - start) / 1e6;
-			check(response, target);
-			if (i >= 0) {
-				samples[i] = ms;
-			}
-		}
-		return percentiles(samples);
+	static String etcdPut(String key, String value) {
+		return "{\"key\":\"" + key + "\",\"value\":\"" + value + "\"}";
 	}
 
-	/** PUT latency measured by wrk (a C client that sends each request in one write). */
-	static double[] wrkPut(Target target, int size, Path work) throws Exception {
-		HttpRequest request = target.put("wrk-" + size, state(size, 3), null);
-		byte[] body = target.name.equals("etcd")
-				? ("{\"key\":\"" + b64(("wrk-" + size).getBytes()) + "\",\"value\":\"" + b64(state(size, 3)) + "\"}")
-					.getBytes(StandardCharsets.UTF_8)
-				: state(size, 3);
-		Path bodyFile = work.resolve("wrk-body-" + target.name + "-" + size);
-		Files.write(bodyFile, body);
-		Path script = work.resolve("wrk-" + target.name + "-" + size + ".lua");
-		StringBuilder lua = new StringBuilder();
-		lua.append("local f = io.open(\"").append(bodyFile.toAbsolutePath()).append("\", \"rb\")\n");
-		lua.append("wrk.method = \"").append(request.method()).append("\"\n");
-		lua.append("wrk.body = f:read(\"*a\")\nf:close()\n");
-		request.headers().map().forEach((name, values) -> lua.append("wrk.headers[\"").append(name).append("\"] = \"")
-			.append(values.get(0).replace("\"", "\\\"")).append("\"\n"));
-		if (!target.name.equals("etcd")) {
-			lua.append("wrk.headers[\"Content-Type\"] = \"application/json\"\n");
+	static double number(String output, String regex) {
+		Matcher matcher = Pattern.compile(regex).matcher(output);
+		if (!matcher.find()) {
+			throw new IllegalStateException("no " + regex + " in wrk output:\n" + output);
 		}
-		Files.writeString(script, lua);
-		Process wrk = new ProcessBuilder("wrk", "-t1", "-c1", "-d5s", "--latency", "-s", script.toString(),
-				request.uri().toString())
-			.redirectErrorStream(true)
-			.start();
-		String output = new String(wrk.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-		wrk.waitFor();
-		if (output.contains("Non-2xx")) {
-			throw new IllegalStateException(target.name + " via wrk: " + output);
-		}
-		return new double[] { wrkPercentile(output, "50%"), wrkPercentile(output, "99%") };
+		return Double.parseDouble(matcher.group(1));
 	}
 
-	static double wrkPercentile(String output, String label) {
+	static double durationOf(String output) {
+		Matcher matcher = Pattern.compile("requests in ([0-9.]+)(ms|s|m)").matcher(output);
+		if (!matcher.find()) {
+			throw new IllegalStateException("no duration in wrk output:\n" + output);
+		}
+		double value = Double.parseDouble(matcher.group(1));
+		return switch (matcher.group(2)) {
+			case "ms" -> value / 1000;
+			case "m" -> value * 60;
+			default -> value;
+		};
+	}
+
+	/** A latency percentile from wrk's --latency table, in ms. */
+	static double percentile(String output, String label) {
 		for (String line : output.split("\n")) {
 			String trimmed = line.strip();
 			if (trimmed.startsWith(label)) {
@@ -326,102 +655,38 @@ public class Bench {
 				if (value.endsWith("ms")) {
 					return Double.parseDouble(value.replace("ms", ""));
 				}
+				if (value.endsWith("m")) {
+					return Double.parseDouble(value.replace("m", "")) * 60_000;
+				}
 				return Double.parseDouble(value.replace("s", "")) * 1000;
 			}
 		}
 		throw new IllegalStateException("no " + label + " in wrk output:\n" + output);
 	}
 
-	static double getThroughput(Target target, int clients, boolean notModified) throws Exception {
-		String key = "get-10k";
-		HttpResponse<byte[]> put = CLIENT.send(target.put(key, state(10 * 1024, 1), null),
-				HttpResponse.BodyHandlers.ofByteArray());
-		check(put, target);
-		String etag = put.headers().firstValue("ETag").orElse(null);
-		return throughput(clients, (client) -> {
-			HttpResponse<byte[]> response = CLIENT.send(target.get(key, notModified ? etag : null),
-					HttpResponse.BodyHandlers.ofByteArray());
-			if (response.statusCode() != 200 && response.statusCode() != 304) {
-				throw new IllegalStateException(target.name + " GET: " + response.statusCode());
+	/**
+	 * A valid state of exactly {@code size} bytes, shaped like a real one: one object per
+	 * resource (the shape of the tests' {@code SampleStates}).
+	 */
+	static byte[] state(int size, int generation) {
+		StringBuilder json = new StringBuilder(size + 256).append("{\"version\":\"1.0.0\",\"metadata\":{\"tool\":")
+			.append("\"hypernative\",\"generation\":")
+			.append(generation)
+			.append("},\"resources\":{");
+		for (int i = 0;; i++) {
+			String resource = ((i > 0) ? "," : "") + "\"res-" + i + "\":{\"type\":\"aws_instance\",\"remoteId\":\"i-"
+					+ String.format("%012x", i) + "\",\"hash\":\"" + String.format("%064x", i * 2654435761L)
+					+ "\",\"attributes\":{\"name\":\"web-" + i + "\",\"size\":\"m5.large\",\"tags\":[\"a\",\"b\"]}}";
+			if (json.length() + resource.length() + 12 > size) {
+				break;
 			}
-			return true;
-		});
-	}
-
-	static double writeThroughput(Target target, int clients, boolean shared) throws Exception {
-		String prefix = "w" + clients + (shared ? "s" : "d");
-		if (shared) {
-			check(CLIENT.send(target.put(prefix, state(1024, 0), null), HttpResponse.BodyHandlers.ofByteArray()),
-					target);
+			json.append(resource);
 		}
-		return throughput(clients, (client) -> {
-			if (!shared) {
-				check(CLIENT.send(target.put(prefix + "-" + client, state(1024, client), null),
-						HttpResponse.BodyHandlers.ofByteArray()), target);
-				return true;
-			}
-			HttpResponse<byte[]> current = CLIENT.send(target.get(prefix, null), HttpResponse.BodyHandlers.ofByteArray());
-			String etag = current.headers().firstValue("ETag").orElseThrow();
-			HttpResponse<byte[]> response = CLIENT.send(target.put(prefix, state(1024, client), etag),
-					HttpResponse.BodyHandlers.ofByteArray());
-			return response.statusCode() == 200;
-		});
-	}
-
-	interface Operation {
-
-		boolean run(int client) throws Exception;
-
-	}
-
-	static double throughput(int clients, Operation operation) throws Exception {
-		ExecutorService pool = Executors.newFixedThreadPool(clients);
-		AtomicLong done = new AtomicLong();
-		long end = System.nanoTime() + window.toNanos();
-		List<Future<?>> futures = new ArrayList<>();
-		long start = System.nanoTime();
-		for (int c = 0; c < clients; c++) {
-			int client = c;
-			futures.add(pool.submit(() -> {
-				while (System.nanoTime() < end) {
-					if (operation.run(client)) {
-						done.incrementAndGet();
-					}
-				}
-				return null;
-			}));
-		}
-		for (Future<?> future : futures) {
-			future.get();
-		}
-		pool.shutdown();
-		return done.get() / ((System.nanoTime() - start) / 1e9);
-	}
-
-	// ------------------------------------------------------------------ helpers
-
-	static void check(HttpResponse<byte[]> response, Target target) {
-		if (response.statusCode() / 100 != 2) {
-			throw new IllegalStateException(target.name + ": " + response.statusCode() + " "
-					+ new String(response.body(), StandardCharsets.UTF_8));
-		}
-	}
-
-	/** A valid state of exactly {@code size} bytes. */
-	static byte[] state(int size, int variant) {
-		String head = "{\"version\":\"1.0.0\",\"resources\":{},\"metadata\":{\"v\":" + variant + ",\"pad\":\"";
-		String tail = "\"}}";
-		StringBuilder json = new StringBuilder(size).append(head);
-		while (json.length() < size - tail.length()) {
+		json.append("},\"pad\":\"");
+		while (json.length() < size - 2) {
 			json.append('x');
 		}
-		return json.append(tail).toString().getBytes(StandardCharsets.UTF_8);
-	}
-
-	static double[] percentiles(double[] samples) {
-		double[] sorted = samples.clone();
-		Arrays.sort(sorted);
-		return new double[] { sorted[sorted.length / 2], sorted[(int) Math.ceil(sorted.length * 0.99) - 1] };
+		return json.append("\"}").toString().getBytes(StandardCharsets.US_ASCII);
 	}
 
 	static String b64(byte[] bytes) {
@@ -449,12 +714,15 @@ public class Bench {
 			catch (IOException ex) {
 				// not listening yet
 			}
-			Thread.sleep(100); // polling a child process's start-up, not synchronising tests
+			Thread.sleep(50); // polling a child process's start-up, not synchronising tests
 		}
 		throw new IllegalStateException(url + " did not come up");
 	}
 
 	static void deleteTree(Path root) throws IOException {
+		if (!Files.exists(root)) {
+			return;
+		}
 		try (Stream<Path> walk = Files.walk(root)) {
 			for (Path path : walk.sorted((a, b) -> b.compareTo(a)).toList()) {
 				Files.deleteIfExists(path);

@@ -43,9 +43,11 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code hash} is the SHA-256 of the line as it reads without its {@code ,"hash":"…"}
  * member; each entry names the previous entry's hash in {@code prev} (64 zeros for the
  * first), so editing, removing or reordering any entry breaks the chain from there on.
- * Every entry is written and fdatasync'ed before {@link #append} returns. Start-up
- * verifies the whole chain; a torn last line (a crash mid-append, never acknowledged) is
- * cut off, anything else is reported as a break.
+ * Entries are group-committed: {@link #append} writes the line and returns its sequence
+ * number, {@link #sync} returns once that entry is fdatasync'ed (one fdatasync covers
+ * every entry written before it, whoever waits), and a flusher makes whatever is pending
+ * durable every flush interval. Start-up verifies the whole chain; a torn last line (a
+ * crash mid-append, never acknowledged) is cut off, anything else is reported as a break.
  */
 final class AuditLog implements AutoCloseable {
 
@@ -61,6 +63,8 @@ final class AuditLog implements AutoCloseable {
 
 	private static final JsonMapper MAPPER = JsonMapper.builder().build();
 
+	private static final java.util.Set<String> WRITES = java.util.Set.of("put", "delete", "restore");
+
 	private final Path dir;
 
 	private final long maxFileSize;
@@ -73,7 +77,20 @@ final class AuditLog implements AutoCloseable {
 
 	private String chainBreak;
 
-	AuditLog(Path dir, long maxFileSize) {
+	/** Entries written (guarded by this). */
+	private long written;
+
+	/** Entries known to be durable. */
+	private final java.util.concurrent.atomic.AtomicLong durable = new java.util.concurrent.atomic.AtomicLong();
+
+	private final Object syncLock = new Object();
+
+	/** Per state, the newest revision a successful write of it is logged with. */
+	private final Map<String, Long> lastLogged = new java.util.HashMap<>();
+
+	private final java.util.concurrent.ScheduledExecutorService flusher;
+
+	AuditLog(Path dir, long maxFileSize, java.time.Duration flushInterval) {
 		this.dir = dir;
 		this.maxFileSize = maxFileSize;
 		try {
@@ -85,14 +102,22 @@ final class AuditLog implements AutoCloseable {
 		catch (IOException ex) {
 			throw new UncheckedIOException("Cannot open the audit log in " + dir, ex);
 		}
+		this.flusher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor((task) -> {
+			Thread thread = new Thread(task, "audit-flush");
+			thread.setDaemon(true);
+			return thread;
+		});
+		long millis = Math.max(1, flushInterval.toMillis());
+		this.flusher.scheduleWithFixedDelay(this::flush, millis, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
 	}
 
 	/**
-	 * Appends one entry and makes it durable.
+	 * Appends one entry; it is durable once {@link #sync} with its number returns (or the
+	 * flusher got to it).
 	 * @param fields the entry's members, in order (without {@code prev} and {@code hash})
-	 * @return the entry's hash
+	 * @return the entry's sequence number
 	 */
-	synchronized String append(Map<String, Object> fields) {
+	synchronized long append(Map<String, Object> fields) {
 		Map<String, Object> entry = new LinkedHashMap<>(fields);
 		entry.put("prev", this.lastHash);
 		byte[] json = MAPPER.writeValueAsBytes(entry);
@@ -112,14 +137,74 @@ final class AuditLog implements AutoCloseable {
 			while (buffer.hasRemaining()) {
 				this.channel.write(buffer);
 			}
-			this.channel.force(false);
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException("Cannot append to the audit log", ex);
 		}
 		this.lastHash = hash;
 		this.entries++;
-		return hash;
+		return ++this.written;
+	}
+
+	/**
+	 * Returns once entry {@code sequence} (and every one before it) is durable: one
+	 * fdatasync for all the entries written so far, shared by every thread that waits.
+	 * @param sequence an entry's number from {@link #append}
+	 */
+	void sync(long sequence) {
+		synchronized (this.syncLock) {
+			if (this.durable.get() >= sequence) {
+				return;
+			}
+			long target;
+			FileChannel current;
+			synchronized (this) {
+				target = this.written;
+				current = this.channel;
+			}
+			try {
+				current.force(false);
+			}
+			catch (java.nio.channels.ClosedChannelException ex) {
+				// rotated meanwhile: rotation forced that file before closing it
+			}
+			catch (IOException ex) {
+				throw new UncheckedIOException("Cannot fdatasync the audit log", ex);
+			}
+			this.durable.accumulateAndGet(target, Math::max);
+		}
+	}
+
+	/**
+	 * How many entries are durable.
+	 * @return the sequence number of the newest durable entry
+	 */
+	long durable() {
+		return this.durable.get();
+	}
+
+	private void flush() {
+		long pending;
+		synchronized (this) {
+			pending = this.written;
+		}
+		if (pending > this.durable.get()) {
+			try {
+				sync(pending);
+			}
+			catch (RuntimeException ex) {
+				logger.error("Could not flush the audit log: {}", ex.toString());
+			}
+		}
+	}
+
+	/**
+	 * Per state, the newest revision whose successful write (put, delete, restore) the
+	 * log held at start-up.
+	 * @return state name to revision
+	 */
+	synchronized Map<String, Long> lastLogged() {
+		return Map.copyOf(this.lastLogged);
 	}
 
 	/**
@@ -204,11 +289,20 @@ final class AuditLog implements AutoCloseable {
 				else {
 					previous = new String(bytes, end - 66, 64, StandardCharsets.US_ASCII);
 				}
+				remember(bytes, start, end);
 				this.entries++;
 				start = end + 1;
 			}
 		}
 		this.lastHash = previous;
+	}
+
+	private void remember(byte[] bytes, int start, int end) {
+		Map<String, Object> entry = parse(new String(bytes, start, end - start, StandardCharsets.UTF_8));
+		if (entry != null && "success".equals(entry.get("outcome")) && WRITES.contains(entry.get("action"))
+				&& entry.get("state") instanceof String state && entry.get("revision") instanceof Number revision) {
+			this.lastLogged.merge(state, revision.longValue(), Math::max);
+		}
 	}
 
 	private void broken(Path file, int line, String problem) {
@@ -275,6 +369,8 @@ final class AuditLog implements AutoCloseable {
 	}
 
 	private void rotate() throws IOException {
+		this.channel.force(false);
+		this.durable.accumulateAndGet(this.written, Math::max);
 		this.channel.close();
 		int next = 1;
 		for (Path file : files()) {
@@ -305,12 +401,25 @@ final class AuditLog implements AutoCloseable {
 	}
 
 	@Override
-	public synchronized void close() {
-		try {
-			this.channel.close();
+	public void close() {
+		this.flusher.shutdownNow();
+		long pending;
+		synchronized (this) {
+			pending = this.written;
 		}
-		catch (IOException ex) {
-			// nothing left to flush: every append was forced
+		try {
+			sync(pending);
+		}
+		catch (RuntimeException ex) {
+			logger.error("Could not flush the audit log on close: {}", ex.toString());
+		}
+		synchronized (this) {
+			try {
+				this.channel.close();
+			}
+			catch (IOException ex) {
+				// flushed above
+			}
 		}
 	}
 

@@ -3,9 +3,11 @@ package io.statekeeper.security;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -14,9 +16,9 @@ import jakarta.servlet.http.HttpServletRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
+import org.springframework.context.annotation.DependsOn;
 import org.springframework.context.event.EventListener;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.context.SecurityContextHolder;
@@ -24,18 +26,31 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.context.request.RequestContextHolder;
 import org.springframework.web.context.request.ServletRequestAttributes;
 
-import io.statekeeper.state.StateService;
 import io.statekeeper.state.StateWriteEvent;
+import io.statekeeper.state.WriteJournal;
 import io.statekeeper.storage.StorageProperties;
+import io.statekeeper.storage.VersionHeader;
+import io.statekeeper.storage.VersionRetention;
 
 /**
  * Who did what: every PUT, DELETE and restore that reached the service (whatever its
  * outcome), every write refused by authentication or authorization, and every damaged
  * state start-up found, appended to the {@link AuditLog} before the client is answered.
- * Also the {@code audit} health indicator (chain intact, entries).
+ * <p>
+ * Durability without a second fsync per write: a successful write records who made it in
+ * its version header ({@link #origin}), so its audit fields are durable with the state
+ * itself; its log entry is group-committed, and {@link AuditRecovery} re-appends, at
+ * start-up, any entry a crash lost. So a version stays on disk until its entry is
+ * durable: pruning leaves it for a later write ({@link #firstRetained}), and a write that
+ * replaces a version that is not kept waits for its entry ({@link #beforeDropping}).
+ * Every other entry (refused, rejected, failed, recovery) carries nothing on disk, so it
+ * is fdatasync'ed before the client is answered. Also the {@code audit} health indicator
+ * (chain intact, entries).
  */
 @Component("audit")
-class AuditTrail extends AbstractHealthIndicator implements AutoCloseable {
+// the repository creates and locks the data directory the log lives in
+@DependsOn("fileStateRepository")
+class AuditTrail extends AbstractHealthIndicator implements WriteJournal, VersionRetention, AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(AuditTrail.class);
 
@@ -43,16 +58,19 @@ class AuditTrail extends AbstractHealthIndicator implements AutoCloseable {
 
 	private final Clock clock;
 
-	private final StateService service;
-
 	private final Counter failures;
 
-	AuditTrail(StorageProperties storage, SecurityProperties security, Clock clock, StateService service,
-			MeterRegistry registry) {
+	/**
+	 * Per state, the entries of successful writes that may not be durable yet: {revision,
+	 * sequence}, oldest first. Each state's queue is only touched under that state's
+	 * write lock.
+	 */
+	private final Map<String, ArrayDeque<long[]>> pending = new ConcurrentHashMap<>();
+
+	AuditTrail(StorageProperties storage, SecurityProperties security, Clock clock, MeterRegistry registry) {
 		Path dir = storage.dataDir().toAbsolutePath().normalize().resolve("audit");
-		this.log = new AuditLog(dir, security.auditMaxFileSize().toBytes());
+		this.log = new AuditLog(dir, security.auditMaxFileSize().toBytes(), security.auditFlushInterval());
 		this.clock = clock;
-		this.service = service;
 		this.failures = Counter.builder("statekeeper.audit.failures")
 			.description("Audit entries that could not be written")
 			.register(registry);
@@ -63,16 +81,88 @@ class AuditTrail extends AbstractHealthIndicator implements AutoCloseable {
 
 	@EventListener
 	void written(StateWriteEvent event) {
-		record(event.action(), event.state(), event.revision(), event.checksum(), event.outcome(), event.reason(),
-				currentToken(), currentRemote());
+		boolean inHeader = "success".equals(event.outcome());
+		long sequence = record(this.clock.instant(), event.action(), event.state(), event.revision(), event.checksum(),
+				event.outcome(), event.reason(), currentToken(), currentRemote(), !inHeader);
+		if (inHeader && sequence > 0) {
+			// published under the state's lock, so one state's entries arrive in order
+			this.pending.computeIfAbsent(event.state(), (state) -> new ArrayDeque<>())
+				.addLast(new long[] { event.revision(), sequence });
+		}
 	}
 
-	@EventListener(ApplicationReadyEvent.class)
-	void recoveredAtStartUp() {
-		for (StateWriteEvent event : this.service.recoveredAtStartUp()) {
-			record(event.action(), event.state(), event.revision(), event.checksum(), event.outcome(), event.reason(),
-					"statekeeper", "-");
+	@Override
+	public VersionHeader.Audit origin(String action) {
+		return new VersionHeader.Audit(action, currentToken(), currentRemote());
+	}
+
+	@Override
+	public void beforeDropping(String name, long upToRevision) {
+		ArrayDeque<long[]> entries = this.pending.get(name);
+		if (entries == null) {
+			return;
 		}
+		long durable = this.log.durable();
+		long needed = 0;
+		for (long[] entry : entries) {
+			if (entry[0] <= upToRevision && entry[1] > durable) {
+				needed = Math.max(needed, entry[1]);
+			}
+		}
+		if (needed > 0) {
+			this.log.sync(needed);
+			durable = this.log.durable();
+		}
+		while (!entries.isEmpty() && entries.peekFirst()[1] <= durable) {
+			entries.removeFirst();
+		}
+	}
+
+	@Override
+	public long firstRetained(String name) {
+		ArrayDeque<long[]> entries = this.pending.get(name);
+		if (entries == null) {
+			return Long.MAX_VALUE;
+		}
+		long durable = this.log.durable();
+		while (!entries.isEmpty() && entries.peekFirst()[1] <= durable) {
+			entries.removeFirst();
+		}
+		return entries.isEmpty() ? Long.MAX_VALUE : entries.peekFirst()[0];
+	}
+
+	/**
+	 * Start-up: what the log held then, per state.
+	 * @return state name to the newest revision logged as written
+	 */
+	/**
+	 * How many entries are durable (for tests).
+	 * @return the sequence number of the newest durable entry
+	 */
+	long durable() {
+		return this.log.durable();
+	}
+
+	Map<String, Long> lastLogged() {
+		return this.log.lastLogged();
+	}
+
+	/**
+	 * Appends an entry found in a version header but missing from the log (start-up).
+	 * @param state the state
+	 * @param header the version's header, with its audit fields
+	 */
+	void reappend(String state, VersionHeader header) {
+		VersionHeader.Audit audit = header.audit();
+		record(header.updatedAt(), audit.action(), state, header.revision(), header.checksum(), "success",
+				"re-appended at start-up from the version header", audit.token(), audit.remote(), false);
+	}
+
+	/**
+	 * Makes everything appended so far durable.
+	 */
+	void sync() {
+		this.log.sync(Long.MAX_VALUE);
 	}
 
 	/** A write refused before it reached the service (401, 403). */
@@ -91,7 +181,7 @@ class AuditTrail extends AbstractHealthIndicator implements AutoCloseable {
 		String state = path.startsWith(prefix) ? path.substring(prefix.length()).split("/", 2)[0] : path;
 		String token = (authentication != null && authentication.isAuthenticated()
 				&& authentication instanceof TokenAuthentication) ? authentication.getName() : "-";
-		record(action, state, 0, null, "refused", reason, token, request.getRemoteAddr());
+		record(this.clock.instant(), action, state, 0, null, "refused", reason, token, request.getRemoteAddr(), true);
 	}
 
 	List<Map<String, Object>> read(String state, Instant since, int limit) {
@@ -99,10 +189,15 @@ class AuditTrail extends AbstractHealthIndicator implements AutoCloseable {
 				&& (since == null || AuditLog.after(entry, since)), limit);
 	}
 
-	private void record(String action, String state, long revision, String checksum, String outcome, String reason,
-			String token, String remote) {
+	/**
+	 * Appends an entry.
+	 * @param sync whether to return only once it is durable
+	 * @return its sequence number, 0 if it could not be written
+	 */
+	long record(Instant time, String action, String state, long revision, String checksum, String outcome,
+			String reason, String token, String remote, boolean sync) {
 		Map<String, Object> entry = new LinkedHashMap<>();
-		entry.put("time", this.clock.instant().toString());
+		entry.put("time", time.toString());
 		entry.put("token", token);
 		entry.put("remote", remote);
 		entry.put("action", action);
@@ -112,11 +207,16 @@ class AuditTrail extends AbstractHealthIndicator implements AutoCloseable {
 		entry.put("outcome", outcome);
 		entry.put("reason", reason);
 		try {
-			this.log.append(entry);
+			long sequence = this.log.append(entry);
+			if (sync) {
+				this.log.sync(sequence);
+			}
+			return sequence;
 		}
 		catch (RuntimeException ex) {
 			this.failures.increment();
 			logger.error("Could not write an audit entry for {} of '{}': {}", action, state, ex.toString());
+			return 0;
 		}
 	}
 

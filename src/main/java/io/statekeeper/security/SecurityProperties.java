@@ -20,11 +20,14 @@ import org.springframework.validation.annotation.Validated;
  * {@code <data-dir>/admin.token}
  * @param auditMaxFileSize the size at which the audit log is rotated (the hash chain goes
  * on in the next file)
+ * @param auditFlushInterval how long a successful write's audit entry may wait for the
+ * log's group commit (its fields are durable in the version header meanwhile)
  */
 @ConfigurationProperties("statekeeper.security")
 @Validated
 public record SecurityProperties(@Valid @DefaultValue List<Token> tokens,
-		@NotNull @DefaultValue("64MB") DataSize auditMaxFileSize) {
+		@NotNull @DefaultValue("64MB") DataSize auditMaxFileSize,
+		@NotNull @DefaultValue("100ms") java.time.Duration auditFlushInterval) {
 
 	/**
 	 * One API token.

@@ -69,9 +69,26 @@ public class StateService {
 
 	private final List<StateWriteEvent> recoveredAtStartUp = new ArrayList<>();
 
+	private final WriteJournal journal;
+
+	private final int backupsKept;
+
+	private final Map<String, Timer> writeTimers = new ConcurrentHashMap<>();
+
+	/**
+	 * A service without an audit trail.
+	 */
 	public StateService(StateRepository repository, StateValidator validator, StorageProperties properties, Clock clock,
 			MeterRegistry registry, ApplicationEventPublisher events) {
+		this(repository, validator, properties, clock, registry, events, WriteJournal.NONE);
+	}
+
+	@org.springframework.beans.factory.annotation.Autowired
+	public StateService(StateRepository repository, StateValidator validator, StorageProperties properties, Clock clock,
+			MeterRegistry registry, ApplicationEventPublisher events, WriteJournal journal) {
 		this.events = events;
+		this.journal = journal;
+		this.backupsKept = properties.backupsKept();
 		this.repository = repository;
 		this.validator = validator;
 		this.clock = clock;
@@ -107,6 +124,39 @@ public class StateService {
 	 */
 	public List<StateWriteEvent> recoveredAtStartUp() {
 		return List.copyOf(this.recoveredAtStartUp);
+	}
+
+	/**
+	 * The headers of every version stored for each state, current ones (tombstones
+	 * included) and kept ones, for the audit trail's start-up check.
+	 * @param newerThan per state name, only headers with a greater revision are wanted
+	 * (names not in the map: every header)
+	 * @return the headers, by state name (states with none left out)
+	 */
+	public Map<String, List<VersionHeader>> storedHeaders(Map<String, Long> newerThan) {
+		Map<String, List<VersionHeader>> headers = new java.util.TreeMap<>();
+		this.states.forEach((name, entry) -> {
+			long after = newerThan.getOrDefault(name, 0L);
+			VersionHeader current = entry.current.header();
+			if ((current != null) ? current.revision() <= after : entry.current.condition == Condition.OK) {
+				// versions are never newer than the current one; a damaged state may have
+				// kept versions only
+				return;
+			}
+			List<VersionHeader> newer = new ArrayList<>();
+			if (current != null) {
+				newer.add(current);
+			}
+			for (VersionHeader kept : this.repository.versions(name)) {
+				if (kept.revision() > after && (current == null || kept.revision() != current.revision())) {
+					newer.add(kept);
+				}
+			}
+			if (!newer.isEmpty()) {
+				headers.put(name, newer);
+			}
+		});
+		return headers;
 	}
 
 	/**
@@ -233,11 +283,11 @@ public class StateService {
 	 * @return the result
 	 */
 	public WriteResult put(String name, byte[] body, Precondition precondition) {
-		return write("put", name, precondition, (entry, current) -> {
+		return write("put", name, precondition, (entry, current, origin) -> {
 			current.refuseIfDamaged(name);
 			boolean created = !current.live();
 			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), body,
-					this.clock.instant());
+					this.clock.instant(), origin);
 			entry.commit(new StoredVersion(header, body));
 			this.sizes.record(body.length);
 			return new WriteResult(StateSummary.of(header), created);
@@ -257,12 +307,12 @@ public class StateService {
 	 * @param precondition the request's conditions
 	 */
 	public void delete(String name, Precondition precondition) {
-		write("delete", name, precondition, (entry, current) -> {
+		write("delete", name, precondition, (entry, current, origin) -> {
 			if (!current.live() && current.condition == Condition.OK) {
 				throw notFound(name);
 			}
 			VersionHeader header = this.repository.delete(name, current.header(), entry.nextRevision(),
-					this.clock.instant());
+					this.clock.instant(), origin);
 			entry.commit(new StoredVersion(header, new byte[0]));
 			return new WriteResult(StateSummary.of(header), false);
 		}, () -> {
@@ -278,10 +328,10 @@ public class StateService {
 	 * @return the result
 	 */
 	public WriteResult restore(String name, long revision, Precondition precondition) {
-		return write("restore", name, precondition, (entry, current) -> {
+		return write("restore", name, precondition, (entry, current, origin) -> {
 			StoredVersion source = readRevision(entry, name, revision);
 			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), source.body(),
-					this.clock.instant());
+					this.clock.instant(), origin);
 			entry.commit(new StoredVersion(header, source.body()));
 			logger.info("Restored revision {} of '{}' as revision {}", revision, name, header.revision());
 			return new WriteResult(StateSummary.of(header), !current.live());
@@ -295,6 +345,7 @@ public class StateService {
 		String outcome = "success";
 		String reason = "none";
 		WriteResult result = null;
+		boolean published = false;
 		try {
 			checkName(name);
 			validation.run();
@@ -304,7 +355,17 @@ public class StateService {
 				if (precondition.ifMatch() != null || precondition.ifNoneMatch() != null) {
 					precondition.check(current.live() ? current.version.header() : null);
 				}
-				result = action.apply(entry, current);
+				VersionHeader previous = current.header();
+				if (previous != null && (previous.deleted() || this.backupsKept == 0)) {
+					// this write replaces a version that is not kept
+					this.journal.beforeDropping(name, previous.revision());
+				}
+				result = action.apply(entry, current, this.journal.origin(operation));
+				// under the lock: the audit trail sees one state's writes in revision
+				// order
+				published = true;
+				this.events.publishEvent(new StateWriteEvent(operation, name, result.summary().revision(),
+						result.summary().checksum(), outcome, reason));
 				return result;
 			}
 			finally {
@@ -328,17 +389,10 @@ public class StateService {
 		}
 		finally {
 			long nanos = System.nanoTime() - start;
-			Timer.builder("statekeeper.state.writes")
-				.description("State writes: count and latency")
-				.tags("operation", operation, "outcome", outcome, "reason", reason)
-				.publishPercentileHistogram()
-				.minimumExpectedValue(Duration.ofNanos(100_000))
-				.maximumExpectedValue(Duration.ofSeconds(30))
-				.register(this.registry)
-				.record(nanos, TimeUnit.NANOSECONDS);
-			this.events
-				.publishEvent(new StateWriteEvent(operation, name, (result != null) ? result.summary().revision() : 0,
-						(result != null) ? result.summary().checksum() : null, outcome, reason));
+			writeTimer(operation, outcome, reason).record(nanos, TimeUnit.NANOSECONDS);
+			if (!published) {
+				this.events.publishEvent(new StateWriteEvent(operation, name, 0, null, outcome, reason));
+			}
 			if (result != null) {
 				logger.info("{} state={} revision={} size={} outcome={} durationMs={}", operation, name,
 						result.summary().revision(), result.summary().size(), outcome, nanos / 1_000_000.0);
@@ -348,6 +402,17 @@ public class StateService {
 						nanos / 1_000_000.0);
 			}
 		}
+	}
+
+	private Timer writeTimer(String operation, String outcome, String reason) {
+		return this.writeTimers.computeIfAbsent(operation + ' ' + outcome + ' ' + reason,
+				(key) -> Timer.builder("statekeeper.state.writes")
+					.description("State writes: count and latency")
+					.tags("operation", operation, "outcome", outcome, "reason", reason)
+					.publishPercentileHistogram()
+					.minimumExpectedValue(Duration.ofNanos(100_000))
+					.maximumExpectedValue(Duration.ofSeconds(30))
+					.register(this.registry));
 	}
 
 	private StateEntry lock(String name) {
@@ -403,7 +468,7 @@ public class StateService {
 	@FunctionalInterface
 	private interface WriteAction {
 
-		WriteResult apply(StateEntry entry, Current current);
+		WriteResult apply(StateEntry entry, Current current, VersionHeader.Audit origin);
 
 	}
 

@@ -103,6 +103,8 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	private volatile String readOnlyReason;
 
+	private VersionRetention retention = VersionRetention.NONE;
+
 	/**
 	 * A repository that stores bodies as they are (no encryption).
 	 */
@@ -156,6 +158,39 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			.register(registry);
 	}
 
+	/**
+	 * Which kept versions pruning must leave for a later write (the audit trail's, when
+	 * there is one).
+	 * @param retention the rule
+	 */
+	public void setRetention(VersionRetention retention) {
+		this.retention = retention;
+	}
+
+	/**
+	 * In the application: the {@link VersionRetention} bean, looked up once the first
+	 * write prunes (the audit trail it comes from needs this repository first).
+	 * @param retention the bean, if any
+	 */
+	@org.springframework.beans.factory.annotation.Autowired
+	void retention(org.springframework.beans.factory.ObjectProvider<VersionRetention> retention) {
+		this.retention = new VersionRetention() {
+
+			private volatile VersionRetention resolved;
+
+			@Override
+			public long firstRetained(String name) {
+				VersionRetention target = this.resolved;
+				if (target == null) {
+					target = retention.getIfAvailable(() -> VersionRetention.NONE);
+					this.resolved = target;
+				}
+				return target.firstRetained(name);
+			}
+
+		};
+	}
+
 	private void prepareDataDirectory() {
 		try {
 			Path parent = this.dataDir.getParent();
@@ -185,15 +220,17 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	// ------------------------------------------------------------------ writes
 
 	@Override
-	public VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt) {
+	public VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt,
+			VersionHeader.Audit audit) {
 		if (!this.cipher.active()) {
 			return commit(new VersionHeader(VersionFormat.FORMAT, name, revision, body.length,
-					VersionFormat.sha256Hex(body), updatedAt, false), body, previous);
+					VersionFormat.sha256Hex(body), updatedAt, false)
+				.withAudit(audit), body, previous);
 		}
 		byte[] stored = this.cipher.encrypt(name, revision, body);
 		VersionHeader header = new VersionHeader(VersionFormat.FORMAT, name, revision, stored.length,
 				VersionFormat.sha256Hex(stored), updatedAt, false, this.cipher.activeKey(), (long) body.length,
-				VersionFormat.sha256Hex(body));
+				VersionFormat.sha256Hex(body), audit);
 		return commit(header, stored, previous);
 	}
 
@@ -222,9 +259,11 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	}
 
 	@Override
-	public VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt) {
+	public VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt,
+			VersionHeader.Audit audit) {
 		VersionHeader tombstone = new VersionHeader(VersionFormat.FORMAT, name, revision, 0, EMPTY_SHA256, deletedAt,
-				true);
+				true)
+			.withAudit(audit);
 		return commit(tombstone, EMPTY, previous);
 	}
 
@@ -439,7 +478,11 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	private void prune(String name, Path versions) {
 		try {
 			List<Long> revisions = versionRevisions(versions);
+			long retained = this.retention.firstRetained(name);
 			for (Long revision : revisions.subList(Math.min(this.backupsKept, revisions.size()), revisions.size())) {
+				if (revision >= retained) {
+					continue;
+				}
 				if (this.io.delete(versions.resolve(revision + ".json"))) {
 					this.versionsKept.decrementAndGet();
 					this.backupsPruned.increment();

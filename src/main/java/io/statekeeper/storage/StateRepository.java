@@ -36,10 +36,20 @@ public interface StateRepository {
 	 * @param revision the new revision, greater than every revision the name ever had
 	 * @param body the exact bytes to store, already validated
 	 * @param updatedAt the commit time
+	 * @param audit who writes it, recorded in the header ({@code null} for nobody)
 	 * @return the header of the committed version
 	 * @throws StorageException if the write was not made durable
 	 */
-	VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt);
+	VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt,
+			VersionHeader.Audit audit);
+
+	/**
+	 * {@link #write(String, VersionHeader, long, byte[], Instant, VersionHeader.Audit)}
+	 * with no audit fields.
+	 */
+	default VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt) {
+		return write(name, previous, revision, body, updatedAt, null);
+	}
 
 	/**
 	 * Deletes {@code name} by committing a tombstone as revision {@code revision}; the
@@ -48,10 +58,20 @@ public interface StateRepository {
 	 * @param previous the current version's header
 	 * @param revision the tombstone's revision
 	 * @param deletedAt the commit time
+	 * @param audit who deletes it, recorded in the tombstone's header
 	 * @return the tombstone's header
 	 * @throws StorageException if the deletion was not made durable
 	 */
-	VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt);
+	VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt,
+			VersionHeader.Audit audit);
+
+	/**
+	 * {@link #delete(String, VersionHeader, long, Instant, VersionHeader.Audit)} with no
+	 * audit fields.
+	 */
+	default VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt) {
+		return delete(name, previous, revision, deletedAt, null);
+	}
 
 	/**
 	 * The kept earlier versions of a state, newest first (the current one excluded).

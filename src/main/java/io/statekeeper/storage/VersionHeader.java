@@ -19,21 +19,34 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * @param key the id of the key the body is encrypted with, {@code null} if it is not
  * @param plainSize for an encrypted body, the size of the state itself
  * @param plainSha256 for an encrypted body, the SHA-256 of the state itself
+ * @param audit who wrote this revision, and how: the audit entry of the write, made
+ * durable by the same fsync as the state (the audit log itself is group-committed)
  */
 @JsonPropertyOrder({ "format", "name", "revision", "size", "sha256", "updatedAt", "deleted", "key", "plainSize",
-		"plainSha256" })
+		"plainSha256", "audit" })
 public record VersionHeader(int format, String name, long revision, long size, String sha256, Instant updatedAt,
 		@JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean deleted,
 		@JsonInclude(JsonInclude.Include.NON_NULL) String key,
 		@JsonInclude(JsonInclude.Include.NON_NULL) Long plainSize,
-		@JsonInclude(JsonInclude.Include.NON_NULL) String plainSha256) {
+		@JsonInclude(JsonInclude.Include.NON_NULL) String plainSha256,
+		@JsonInclude(JsonInclude.Include.NON_NULL) Audit audit) {
 
 	/**
 	 * A header of a body stored as it is (not encrypted).
 	 */
 	public VersionHeader(int format, String name, long revision, long size, String sha256, Instant updatedAt,
 			boolean deleted) {
-		this(format, name, revision, size, sha256, updatedAt, deleted, null, null, null);
+		this(format, name, revision, size, sha256, updatedAt, deleted, null, null, null, null);
+	}
+
+	/**
+	 * The same header, carrying {@code audit}.
+	 * @param audit who wrote it
+	 * @return the header
+	 */
+	public VersionHeader withAudit(Audit audit) {
+		return new VersionHeader(this.format, this.name, this.revision, this.size, this.sha256, this.updatedAt,
+				this.deleted, this.key, this.plainSize, this.plainSha256, audit);
 	}
 
 	/**
@@ -50,6 +63,17 @@ public record VersionHeader(int format, String name, long revision, long size, S
 	 */
 	public long stateSize() {
 		return (this.plainSize != null) ? this.plainSize : this.size;
+	}
+
+	/**
+	 * Who wrote a revision.
+	 *
+	 * @param action {@code put}, {@code delete} or {@code restore}
+	 * @param token the id of the token that wrote it ({@code -} if none)
+	 * @param remote the client's address ({@code -} if unknown)
+	 */
+	public record Audit(String action, String token, String remote) {
+
 	}
 
 }

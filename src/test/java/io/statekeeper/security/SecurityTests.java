@@ -218,4 +218,49 @@ class SecurityTests {
 			.isEqualTo("rw-------");
 	}
 
+	@Test
+	void aWriteCarriesItsAuditFieldsInItsHeaderAndEntriesACrashLostComeBackAtStartUp() throws Exception {
+		String header = Files.readAllLines(this.dataDir.resolve("states/prod/current.json")).get(0);
+		assertThat(header).contains("\"audit\":{\"action\":\"put\",\"token\":\"test\",\"remote\":\"127.0.0.1\"}");
+		this.service.close();
+		// what a power loss can do to appends that were not fdatasync'ed yet: only the
+		// first entry (prod, revision 1) survives
+		Path log = this.dataDir.resolve("audit/audit.log");
+		List<String> lines = Files.readAllLines(log);
+		assertThat(lines).hasSize(3);
+		Files.writeString(log, lines.get(0) + "\n");
+
+		this.service = RunningService.start(this.dataDir, tokens());
+		String prod = text(this.service.get("/api/v1/audit?state=prod"));
+		assertThat(prod).containsSubsequence("\"revision\":1", "\"outcome\":\"success\"", "\"revision\":2",
+				"\"outcome\":\"success\"", "re-appended at start-up from the version header");
+		assertThat(prod).containsSubsequence("\"token\":\"test\"", "\"remote\":\"127.0.0.1\"", "\"action\":\"put\"",
+				"\"revision\":2");
+		assertThat(text(this.service.get("/api/v1/audit?state=team-a-net"))).contains("\"revision\":1", "re-appended");
+		assertThat(this.service.managementGet("/actuator/health")).contains("\"chainIntact\":true");
+
+		// once back in the log, an entry is not appended again
+		this.service.close();
+		this.service = RunningService.start(this.dataDir, tokens());
+		assertThat(text(this.service.get("/api/v1/audit")).split("re-appended", -1)).hasSize(3);
+		assertThat(Files.readAllLines(log)).hasSize(3);
+	}
+
+	@Test
+	void aVersionWhoseAuditEntryIsNotDurableYetOutlivesBackupsKept() {
+		this.service.close();
+		this.service = RunningService.start(this.dataDir.resolve("retained"),
+				Stream
+					.concat(Stream.of(tokens()),
+							Stream.of("statekeeper.security.audit-flush-interval=1h",
+									"statekeeper.storage.backups-kept=1"))
+					.toArray(String[]::new));
+		for (int i = 0; i < 3; i++) {
+			assertThat(this.service.put("/api/v1/states/x", STATE).statusCode()).isIn(200, 201);
+		}
+		// backups-kept 1 alone would have pruned revision 1 by now
+		assertThat(text(this.service.get("/api/v1/states/x/versions"))).contains("\"revision\":3", "\"revision\":2",
+				"\"revision\":1");
+	}
+
 }

@@ -1,0 +1,55 @@
+package io.statekeeper.security;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.stereotype.Component;
+
+import io.statekeeper.state.StateService;
+import io.statekeeper.state.StateWriteEvent;
+import io.statekeeper.storage.VersionHeader;
+
+/**
+ * Start-up, before the web server takes requests: completes the audit log from the
+ * version headers (a crash can lose group-committed entries, never the headers that carry
+ * them), then records what start-up recovery did to damaged states.
+ */
+@Component
+class AuditRecovery {
+
+	private static final Logger logger = LoggerFactory.getLogger(AuditRecovery.class);
+
+	private record Missing(String state, VersionHeader header) {
+	}
+
+	AuditRecovery(AuditTrail trail, StateService service) {
+		List<Missing> missing = new ArrayList<>();
+		service.storedHeaders(trail.lastLogged()).forEach((state, headers) -> {
+			for (VersionHeader header : headers) {
+				if (header.audit() != null) {
+					missing.add(new Missing(state, header));
+				}
+			}
+		});
+		missing.sort(Comparator.comparing((Missing entry) -> entry.header().updatedAt())
+			.thenComparing(Missing::state)
+			.thenComparingLong((entry) -> entry.header().revision()));
+		for (Missing entry : missing) {
+			trail.reappend(entry.state(), entry.header());
+		}
+		for (StateWriteEvent event : service.recoveredAtStartUp()) {
+			trail.record(java.time.Instant.now(), event.action(), event.state(), event.revision(), event.checksum(),
+					event.outcome(), event.reason(), "statekeeper", "-", false);
+		}
+		trail.sync();
+		if (!missing.isEmpty()) {
+			logger.warn("Re-appended {} audit entries from version headers (lost from the log by a crash)",
+					missing.size());
+		}
+	}
+
+}
