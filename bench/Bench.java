@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * load generator (wrk, with the same Lua scripts for statekeeper and etcd). Run from the
  * project root after {@code ./mvnw -B package -DskipTests}:
  *
- * <pre>java bench/Bench.java [--quick] [--no-memory]</pre>
+ * <pre>java bench/Bench.java [--quick] [--no-memory | --memory-only]</pre>
  *
  * It measures (1) the durable-replace floor (write temp, fsync, rename, fsync dir) in plain
  * Java, right before each size is measured on the service, (2) the service jar: sequential
@@ -77,7 +77,9 @@ public class Bench {
 		System.out.printf("method: wrk, %d s per figure after %d s of warm-up per target; floor: %d durable "
 				+ "replaces, measured right before each size%n%n", seconds, warmSeconds, floorIterations);
 		try {
-			http();
+			if (!options.contains("--memory-only")) {
+				http();
+			}
 			if (!options.contains("--no-memory") && !quick) {
 				memory();
 			}

@@ -562,32 +562,72 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	// ------------------------------------------------------------------ recovery
 
+	/**
+	 * {@inheritDoc}
+	 * <p>
+	 * States are recovered in parallel (each state's files are its own): verifying means
+	 * reading and hashing every byte, and several reads in flight keep a disk busier than
+	 * one.
+	 */
 	@Override
 	public List<LoadedState> loadAll() {
-		List<LoadedState> states = new ArrayList<>();
+		List<Path> entries;
 		try {
-			List<Path> entries = this.io.list(this.statesDir);
-			entries.sort(Comparator.naturalOrder());
-			for (Path dir : entries) {
-				String name = dir.getFileName().toString();
-				if (name.startsWith(TEMP_PREFIX)) {
-					removeLeftover(dir);
-				}
-				else if (!NAME.matcher(name).matches() || !Files.isDirectory(dir)) {
-					logger.warn("Ignoring {}: not a state directory", dir);
-				}
-				else {
-					LoadedState state = recover(name, dir);
-					if (state != null) {
-						states.add(state);
-					}
-				}
-			}
+			entries = this.io.list(this.statesDir);
 		}
 		catch (IOException ex) {
 			throw new IllegalStateException("Start-up recovery of " + this.dataDir + " failed: " + ex, ex);
 		}
-		return states;
+		entries.sort(Comparator.naturalOrder());
+		int threads = Math.min(Math.max(1, entries.size()),
+				Math.max(4, 2 * Runtime.getRuntime().availableProcessors()));
+		java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads,
+				(task) -> {
+					Thread thread = new Thread(task, "recovery");
+					thread.setDaemon(true);
+					return thread;
+				});
+		try {
+			List<java.util.concurrent.Future<LoadedState>> recovered = new ArrayList<>();
+			for (Path dir : entries) {
+				recovered.add(pool.submit(() -> recoverEntry(dir)));
+			}
+			List<LoadedState> states = new ArrayList<>();
+			for (java.util.concurrent.Future<LoadedState> future : recovered) {
+				LoadedState state = future.get();
+				if (state != null) {
+					states.add(state);
+				}
+			}
+			return states;
+		}
+		catch (java.util.concurrent.ExecutionException ex) {
+			Throwable cause = ex.getCause();
+			if (cause instanceof RuntimeException runtime) {
+				throw runtime;
+			}
+			throw new IllegalStateException("Start-up recovery of " + this.dataDir + " failed: " + cause, cause);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException("Start-up recovery of " + this.dataDir + " was interrupted", ex);
+		}
+		finally {
+			pool.shutdownNow();
+		}
+	}
+
+	private LoadedState recoverEntry(Path dir) throws IOException {
+		String name = dir.getFileName().toString();
+		if (name.startsWith(TEMP_PREFIX)) {
+			removeLeftover(dir);
+			return null;
+		}
+		if (!NAME.matcher(name).matches() || !Files.isDirectory(dir)) {
+			logger.warn("Ignoring {}: not a state directory", dir);
+			return null;
+		}
+		return recover(name, dir);
 	}
 
 	private LoadedState recover(String name, Path dir) throws IOException {
