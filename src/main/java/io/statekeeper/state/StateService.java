@@ -75,6 +75,9 @@ public class StateService {
 
 	private final Map<String, Timer> writeTimers = new ConcurrentHashMap<>();
 
+	/** Validates large bodies alongside their writes. */
+	private final java.util.concurrent.ThreadPoolExecutor validation = validationPool();
+
 	/**
 	 * A service without an audit trail.
 	 */
@@ -283,11 +286,11 @@ public class StateService {
 	 * @return the result
 	 */
 	public WriteResult put(String name, byte[] body, Precondition precondition) {
-		return write("put", name, precondition, (entry, current, origin) -> {
+		return write("put", name, precondition, (entry, current, origin, validated) -> {
 			current.refuseIfDamaged(name);
 			boolean created = !current.live();
 			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), body,
-					this.clock.instant(), origin);
+					this.clock.instant(), origin, validated::await);
 			entry.commit(new StoredVersion(header, body));
 			this.sizes.record(body.length);
 			return new WriteResult(StateSummary.of(header), created);
@@ -296,7 +299,7 @@ public class StateService {
 				throw new StateProblemException(StateProblem.TOO_LARGE,
 						"The state is " + body.length + " bytes; the maximum is " + this.maxStateSize);
 			}
-			this.validator.validate(body);
+			return PendingValidation.start(this.validator, body, this.validation);
 		});
 	}
 
@@ -307,7 +310,7 @@ public class StateService {
 	 * @param precondition the request's conditions
 	 */
 	public void delete(String name, Precondition precondition) {
-		write("delete", name, precondition, (entry, current, origin) -> {
+		write("delete", name, precondition, (entry, current, origin, validated) -> {
 			if (!current.live() && current.condition == Condition.OK) {
 				throw notFound(name);
 			}
@@ -315,8 +318,7 @@ public class StateService {
 					this.clock.instant(), origin);
 			entry.commit(new StoredVersion(header, new byte[0]));
 			return new WriteResult(StateSummary.of(header), false);
-		}, () -> {
-		});
+		}, () -> PendingValidation.NONE);
 	}
 
 	/**
@@ -328,19 +330,18 @@ public class StateService {
 	 * @return the result
 	 */
 	public WriteResult restore(String name, long revision, Precondition precondition) {
-		return write("restore", name, precondition, (entry, current, origin) -> {
+		return write("restore", name, precondition, (entry, current, origin, validated) -> {
 			StoredVersion source = readRevision(entry, name, revision);
 			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), source.body(),
 					this.clock.instant(), origin);
 			entry.commit(new StoredVersion(header, source.body()));
 			logger.info("Restored revision {} of '{}' as revision {}", revision, name, header.revision());
 			return new WriteResult(StateSummary.of(header), !current.live());
-		}, () -> {
-		});
+		}, () -> PendingValidation.NONE);
 	}
 
 	private WriteResult write(String operation, String name, Precondition precondition, WriteAction action,
-			Runnable validation) {
+			java.util.function.Supplier<PendingValidation> validation) {
 		long start = System.nanoTime();
 		String outcome = "success";
 		String reason = "none";
@@ -348,28 +349,14 @@ public class StateService {
 		boolean published = false;
 		try {
 			checkName(name);
-			validation.run();
-			StateEntry entry = lock(name);
+			PendingValidation validated = validation.get();
 			try {
-				Current current = entry.current;
-				if (precondition.ifMatch() != null || precondition.ifNoneMatch() != null) {
-					precondition.check(current.live() ? current.version.header() : null);
-				}
-				VersionHeader previous = current.header();
-				if (previous != null && (previous.deleted() || this.backupsKept == 0)) {
-					// this write replaces a version that is not kept
-					this.journal.beforeDropping(name, previous.revision());
-				}
-				result = action.apply(entry, current, this.journal.origin(operation));
-				// under the lock: the audit trail sees one state's writes in revision
-				// order
+				result = writeLocked(operation, name, precondition, action, validated);
 				published = true;
-				this.events.publishEvent(new StateWriteEvent(operation, name, result.summary().revision(),
-						result.summary().checksum(), outcome, reason));
 				return result;
 			}
-			finally {
-				entry.lock.unlock();
+			catch (RuntimeException ex) {
+				throw validated.precedence(ex);
 			}
 		}
 		catch (StateProblemException ex) {
@@ -402,6 +389,43 @@ public class StateService {
 						nanos / 1_000_000.0);
 			}
 		}
+	}
+
+	private WriteResult writeLocked(String operation, String name, Precondition precondition, WriteAction action,
+			PendingValidation validated) {
+		StateEntry entry = lock(name);
+		try {
+			Current current = entry.current;
+			if (precondition.ifMatch() != null || precondition.ifNoneMatch() != null) {
+				precondition.check(current.live() ? current.version.header() : null);
+			}
+			VersionHeader previous = current.header();
+			if (previous != null && (previous.deleted() || this.backupsKept == 0)) {
+				// this write replaces a version that is not kept
+				this.journal.beforeDropping(name, previous.revision());
+			}
+			WriteResult result = action.apply(entry, current, this.journal.origin(operation), validated);
+			// under the lock: the audit trail sees one state's writes in revision
+			// order
+			this.events.publishEvent(new StateWriteEvent(operation, name, result.summary().revision(),
+					result.summary().checksum(), "success", "none"));
+			return result;
+		}
+		finally {
+			entry.lock.unlock();
+		}
+	}
+
+	private static java.util.concurrent.ThreadPoolExecutor validationPool() {
+		int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+		java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads, threads, 30,
+				TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), (task) -> {
+					Thread thread = new Thread(task, "validation");
+					thread.setDaemon(true);
+					return thread;
+				});
+		pool.allowCoreThreadTimeOut(true);
+		return pool;
 	}
 
 	private Timer writeTimer(String operation, String outcome, String reason) {
@@ -468,7 +492,7 @@ public class StateService {
 	@FunctionalInterface
 	private interface WriteAction {
 
-		WriteResult apply(StateEntry entry, Current current, VersionHeader.Audit origin);
+		WriteResult apply(StateEntry entry, Current current, VersionHeader.Audit origin, PendingValidation validated);
 
 	}
 

@@ -221,17 +221,17 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	@Override
 	public VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt,
-			VersionHeader.Audit audit) {
+			VersionHeader.Audit audit, Runnable beforePublish) {
 		if (!this.cipher.active()) {
 			return commit(new VersionHeader(VersionFormat.FORMAT, name, revision, body.length,
 					VersionFormat.sha256Hex(body), updatedAt, false)
-				.withAudit(audit), body, previous);
+				.withAudit(audit), body, previous, beforePublish);
 		}
 		byte[] stored = this.cipher.encrypt(name, revision, body);
 		VersionHeader header = new VersionHeader(VersionFormat.FORMAT, name, revision, stored.length,
 				VersionFormat.sha256Hex(stored), updatedAt, false, this.cipher.activeKey(), (long) body.length,
 				VersionFormat.sha256Hex(body), audit);
-		return commit(header, stored, previous);
+		return commit(header, stored, previous, beforePublish);
 	}
 
 	/**
@@ -264,14 +264,15 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		VersionHeader tombstone = new VersionHeader(VersionFormat.FORMAT, name, revision, 0, EMPTY_SHA256, deletedAt,
 				true)
 			.withAudit(audit);
-		return commit(tombstone, EMPTY, previous);
+		return commit(tombstone, EMPTY, previous, () -> {
+		});
 	}
 
 	/**
 	 * The durable write recipe. Steps 2 to 7 leave the committed state untouched on
 	 * failure and remove the temp file; a failure in step 8 leaves the store read-only.
 	 */
-	private VersionHeader commit(VersionHeader header, byte[] body, VersionHeader previous) {
+	private VersionHeader commit(VersionHeader header, byte[] body, VersionHeader previous, Runnable beforePublish) {
 		String name = checkName(header.name());
 		refuseIfReadOnly();
 		byte[] headerLine = VersionFormat.encodeHeader(header);
@@ -283,6 +284,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		Path temp = dir.resolve(TEMP_PREFIX + header.revision() + "-" + randomSuffix());
 		boolean created = false;
 		boolean linked = false;
+		RuntimeException refused = null;
 		try {
 			created = this.io.createDirectory(dir);
 			this.io.createDirectory(versions);
@@ -290,6 +292,14 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			writeTemp(temp, headerLine, body);
 			// 5. read back and verify: byte for byte against what was meant to be written
 			verifyWritten(temp, headerLine, body);
+			// the caller's last word (a large body's validation ran alongside)
+			try {
+				beforePublish.run();
+			}
+			catch (RuntimeException ex) {
+				refused = ex;
+				throw ex;
+			}
 			// 6. keep the previous version
 			linked = keepPrevious(dir, previous);
 			// 7. atomic publish
@@ -300,6 +310,9 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			if (created) {
 				discard(versions);
 				discard(dir);
+			}
+			if (ex == refused) {
+				throw refused;
 			}
 			throw failure("write revision " + header.revision() + " of '" + name + "'", ex);
 		}

@@ -40,8 +40,20 @@ public interface StateRepository {
 	 * @return the header of the committed version
 	 * @throws StorageException if the write was not made durable
 	 */
+	default VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt,
+			VersionHeader.Audit audit) {
+		return write(name, previous, revision, body, updatedAt, audit, () -> {
+		});
+	}
+
+	/**
+	 * {@link #write(String, VersionHeader, long, byte[], Instant, VersionHeader.Audit)}
+	 * with a last word: {@code beforePublish} runs once the new version is written and
+	 * verified but before anything is published; if it throws, the write is abandoned,
+	 * the disk is left as it was, and its exception is rethrown as it is.
+	 */
 	VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt,
-			VersionHeader.Audit audit);
+			VersionHeader.Audit audit, Runnable beforePublish);
 
 	/**
 	 * {@link #write(String, VersionHeader, long, byte[], Instant, VersionHeader.Audit)}

@@ -265,4 +265,31 @@ class StateServiceTests {
 		assertThat(this.service.put("s", Counters.state(2), Precondition.NONE).summary().revision()).isPositive();
 	}
 
+	@Test
+	void aLargeBodyIsValidatedAlongsideItsWriteAndAnInvalidOneChangesNothingOnDisk() throws Exception {
+		byte[] valid = io.statekeeper.SampleStates.of(4 * PendingValidation.ALONGSIDE_FROM, 1);
+		assertThat(this.service.put("big", valid, Precondition.NONE).summary().revision()).isEqualTo(1);
+		assertThat(this.service.get("big").body()).isEqualTo(valid);
+		var before = io.statekeeper.RunningService.snapshot(this.dataDir.resolve("states"));
+
+		byte[] truncated = java.util.Arrays.copyOf(valid, valid.length - 1);
+		assertThatExceptionOfType(StateProblemException.class)
+			.isThrownBy(() -> this.service.put("big", truncated, Precondition.NONE))
+			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.MALFORMED_JSON));
+		byte[] notAState = new String(valid, StandardCharsets.US_ASCII).replace("\"metadata\"", "\"metadatum\"")
+			.getBytes(StandardCharsets.US_ASCII);
+		assertThatExceptionOfType(StateProblemException.class)
+			.isThrownBy(() -> this.service.put("big", notAState, Precondition.NONE))
+			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.NOT_A_STATE));
+		// an invalid body is refused as invalid even when its condition fails too, as if
+		// it had been validated first
+		assertThatExceptionOfType(StateProblemException.class)
+			.isThrownBy(() -> this.service.put("big", truncated, ifMatch(7)))
+			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.MALFORMED_JSON));
+
+		assertThat(io.statekeeper.RunningService.snapshot(this.dataDir.resolve("states"))).isEqualTo(before);
+		assertThat(StorageTestSupport.tempFiles(this.dataDir)).isEmpty();
+		assertThat(this.service.get("big").header().revision()).isEqualTo(1);
+	}
+
 }
