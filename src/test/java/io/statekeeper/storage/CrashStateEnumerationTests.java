@@ -66,7 +66,8 @@ class CrashStateEnumerationTests {
 
 	static final class RecordingIo extends StorageIo {
 
-		final List<Event> events = new ArrayList<>();
+		// the repository fsyncs two directories from two threads
+		final List<Event> events = java.util.Collections.synchronizedList(new ArrayList<>());
 
 		final Map<FileChannel, String> channels = new ConcurrentHashMap<>();
 
