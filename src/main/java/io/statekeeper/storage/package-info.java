@@ -29,15 +29,19 @@
  * {@code O_EXCL}, mode 0600 from creation.</li>
  * <li>Header and body are written in a loop until nothing remains (a short write precedes
  * {@code ENOSPC}), then {@code fsync}ed on the same descriptor and closed.</li>
- * <li>The temp file is read back and verified: header, CRC, size, SHA-256.</li>
+ * <li>The temp file is read back and compared, byte for byte, with what was written. A
+ * caller's last word runs here (a large body's validation ran alongside the steps so far;
+ * an invalid body abandons the write like any failure before the rename).</li>
  * <li>The previous version is kept: {@code current.json} is hard-linked to
  * {@code versions/<prev-rev>.json} (copied, fsynced and renamed where links are
  * unsupported).</li>
  * <li>{@code rename(temp, current.json)}: atomic; there is no non-atomic fallback.</li>
- * <li>The state directory is fsynced (and {@code versions/}, and {@code states/} for a
- * new state).</li>
+ * <li>The state directory is fsynced, and {@code versions/} at the same time (both wait
+ * for one journal commit), and {@code states/} for a new state.</li>
  * <li>Only now is the write acknowledged; then versions beyond {@code backups-kept} are
- * pruned (not fsynced: a pruned file that reappears after a crash is pruned again).</li>
+ * pruned (not fsynced: a pruned file that reappears after a crash is pruned again), except
+ * those a {@link io.statekeeper.storage.VersionRetention} holds back (a version whose
+ * header is still the only durable record of its audit entry).</li>
  * </ol>
  * A failure in steps 2 to 7 removes the temp file and leaves the committed state as it
  * was: the store stays writable. A failure in step 8 is different: the rename happened
