@@ -39,9 +39,9 @@
  * <li>The state directory is fsynced, and {@code versions/} at the same time (both wait
  * for one journal commit), and {@code states/} for a new state.</li>
  * <li>Only now is the write acknowledged; then versions beyond {@code backups-kept} are
- * pruned (not fsynced: a pruned file that reappears after a crash is pruned again), except
- * those a {@link io.statekeeper.storage.VersionRetention} holds back (a version whose
- * header is still the only durable record of its audit entry).</li>
+ * pruned (not fsynced: a pruned file that reappears after a crash is pruned again),
+ * except those a {@link io.statekeeper.storage.VersionRetention} holds back (a version
+ * whose header is still the only durable record of its audit entry).</li>
  * </ol>
  * A failure in steps 2 to 7 removes the temp file and leaves the committed state as it
  * was: the store stays writable. A failure in step 8 is different: the rename happened
