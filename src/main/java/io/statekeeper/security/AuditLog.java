@@ -90,7 +90,10 @@ final class AuditLog implements AutoCloseable {
 
 	private final java.util.concurrent.ScheduledExecutorService flusher;
 
-	AuditLog(Path dir, long maxFileSize, java.time.Duration flushInterval) {
+	private final Runnable afterFlush;
+
+	AuditLog(Path dir, long maxFileSize, java.time.Duration flushInterval, Runnable afterFlush) {
+		this.afterFlush = afterFlush;
 		this.dir = dir;
 		this.maxFileSize = maxFileSize;
 		try {
@@ -183,18 +186,21 @@ final class AuditLog implements AutoCloseable {
 		return this.durable.get();
 	}
 
-	private void flush() {
+	/** Makes everything written durable, then runs the after-flush action. */
+	void flush() {
 		long pending;
 		synchronized (this) {
 			pending = this.written;
 		}
-		if (pending > this.durable.get()) {
-			try {
+		try {
+			if (pending > this.durable.get()) {
 				sync(pending);
 			}
-			catch (RuntimeException ex) {
-				logger.error("Could not flush the audit log: {}", ex.toString());
-			}
+			// also when another entry's sync made them durable meanwhile
+			this.afterFlush.run();
+		}
+		catch (RuntimeException ex) {
+			logger.error("Could not flush the audit log: {}", ex.toString());
 		}
 	}
 
@@ -281,7 +287,8 @@ final class AuditLog implements AutoCloseable {
 					}
 					break;
 				}
-				String problem = check(bytes, start, end, previous);
+				Map<String, Object> entry = parse(new String(bytes, start, end - start, StandardCharsets.UTF_8));
+				String problem = check(bytes, start, end, entry, previous);
 				if (problem != null) {
 					broken(file, lineNumber, problem);
 					previous = hashOf(bytes, start, end);
@@ -289,7 +296,7 @@ final class AuditLog implements AutoCloseable {
 				else {
 					previous = new String(bytes, end - 66, 64, StandardCharsets.US_ASCII);
 				}
-				remember(bytes, start, end);
+				remember(entry);
 				this.entries++;
 				start = end + 1;
 			}
@@ -297,8 +304,7 @@ final class AuditLog implements AutoCloseable {
 		this.lastHash = previous;
 	}
 
-	private void remember(byte[] bytes, int start, int end) {
-		Map<String, Object> entry = parse(new String(bytes, start, end - start, StandardCharsets.UTF_8));
+	private void remember(Map<String, Object> entry) {
 		if (entry != null && "success".equals(entry.get("outcome")) && WRITES.contains(entry.get("action"))
 				&& entry.get("state") instanceof String state && entry.get("revision") instanceof Number revision) {
 			this.lastLogged.merge(state, revision.longValue(), Math::max);
@@ -314,7 +320,7 @@ final class AuditLog implements AutoCloseable {
 	}
 
 	/** Checks one line; {@code null} if it holds. */
-	private static String check(byte[] bytes, int start, int end, String previous) {
+	private static String check(byte[] bytes, int start, int end, Map<String, Object> entry, String previous) {
 		int hashAt = end - 66 - HASH_FIELD.length;
 		if (hashAt <= start
 				|| !java.util.Arrays.equals(bytes, hashAt, hashAt + HASH_FIELD.length, HASH_FIELD, 0, HASH_FIELD.length)
@@ -325,7 +331,6 @@ final class AuditLog implements AutoCloseable {
 		if (!stored.equals(hashOf(bytes, start, end))) {
 			return "hash mismatch";
 		}
-		Map<String, Object> entry = parse(new String(bytes, start, end - start, StandardCharsets.UTF_8));
 		if (entry == null || !previous.equals(entry.get("prev"))) {
 			return "prev does not name the previous entry";
 		}

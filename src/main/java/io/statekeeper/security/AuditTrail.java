@@ -18,7 +18,6 @@ import org.slf4j.LoggerFactory;
 
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
-import org.springframework.context.annotation.DependsOn;
 import org.springframework.context.event.EventListener;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.context.SecurityContextHolder;
@@ -28,6 +27,7 @@ import org.springframework.web.context.request.ServletRequestAttributes;
 
 import io.statekeeper.state.StateWriteEvent;
 import io.statekeeper.state.WriteJournal;
+import io.statekeeper.storage.StateRepository;
 import io.statekeeper.storage.StorageProperties;
 import io.statekeeper.storage.VersionHeader;
 import io.statekeeper.storage.VersionRetention;
@@ -48,8 +48,6 @@ import io.statekeeper.storage.VersionRetention;
  * (chain intact, entries).
  */
 @Component("audit")
-// the repository creates and locks the data directory the log lives in
-@DependsOn("fileStateRepository")
 class AuditTrail extends AbstractHealthIndicator implements WriteJournal, VersionRetention, AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(AuditTrail.class);
@@ -67,9 +65,12 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 	 */
 	private final Map<String, ArrayDeque<long[]>> pending = new ConcurrentHashMap<>();
 
-	AuditTrail(StorageProperties storage, SecurityProperties security, Clock clock, MeterRegistry registry) {
+	AuditTrail(StorageProperties storage, SecurityProperties security, Clock clock, MeterRegistry registry,
+			StateRepository repository) {
 		Path dir = storage.dataDir().toAbsolutePath().normalize().resolve("audit");
-		this.log = new AuditLog(dir, security.auditMaxFileSize().toBytes(), security.auditFlushInterval());
+		// once entries are durable, the versions pruning held back for them can go
+		this.log = new AuditLog(dir, security.auditMaxFileSize().toBytes(), security.auditFlushInterval(),
+				repository::pruneHeldBack);
 		this.clock = clock;
 		this.failures = Counter.builder("statekeeper.audit.failures")
 			.description("Audit entries that could not be written")
@@ -163,6 +164,14 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 	 */
 	void sync() {
 		this.log.sync(Long.MAX_VALUE);
+	}
+
+	/**
+	 * What the flusher does: makes everything appended so far durable, then prunes the
+	 * versions held back for it.
+	 */
+	void flush() {
+		this.log.flush();
 	}
 
 	/** A write refused before it reached the service (401, 403). */

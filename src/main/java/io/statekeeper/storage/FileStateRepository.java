@@ -113,6 +113,9 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	private VersionRetention retention = VersionRetention.NONE;
 
+	/** States whose pruning left versions that the retention held back. */
+	private final java.util.Set<String> heldBack = ConcurrentHashMap.newKeySet();
+
 	/**
 	 * A repository that stores bodies as they are (no encryption).
 	 */
@@ -528,6 +531,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			long retained = this.retention.firstRetained(name);
 			for (Long revision : revisions.subList(Math.min(this.backupsKept, revisions.size()), revisions.size())) {
 				if (revision >= retained) {
+					this.heldBack.add(name);
 					continue;
 				}
 				if (this.io.delete(versions.resolve(revision + ".json"))) {
@@ -539,6 +543,14 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		catch (IOException | RuntimeException ex) {
 			// the write is durable; an extra old version is harmless and pruned next time
 			logger.warn("Could not prune old versions of '{}': {}", name, ex.toString());
+		}
+	}
+
+	@Override
+	public void pruneHeldBack() {
+		for (String name : this.heldBack) {
+			this.heldBack.remove(name);
+			prune(name, this.statesDir.resolve(name).resolve(VERSIONS));
 		}
 	}
 

@@ -104,6 +104,14 @@ public interface StateRepository {
 	StoredVersion readVersion(String name, long revision);
 
 	/**
+	 * Prunes, beyond backups-kept, the versions that earlier pruning had to leave because
+	 * a {@link VersionRetention} held them back. Safe alongside writes: pruning only ever
+	 * removes versions older than the newest backups-kept it sees.
+	 */
+	default void pruneHeldBack() {
+	}
+
+	/**
 	 * What the store reports about itself, for health and operators.
 	 * @return the status
 	 */

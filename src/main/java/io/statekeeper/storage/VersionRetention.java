@@ -3,7 +3,8 @@ package io.statekeeper.storage;
 /**
  * Which kept versions pruning must leave on disk for now, beyond backups-kept: those
  * whose header is still the only durable record of something (the audit trail's entry for
- * that write, until its group commit). They are pruned by a later write.
+ * that write, until its group commit). They are pruned once released
+ * ({@link StateRepository#pruneHeldBack()}), or by a later write.
  */
 @FunctionalInterface
 public interface VersionRetention {

@@ -48,7 +48,7 @@ class AuditTrailTests {
 		this.repository = StorageTestSupport.open(properties, new io.statekeeper.storage.StorageIo(), registry);
 		this.trail = new AuditTrail(properties,
 				new SecurityProperties(List.of(), DataSize.ofMegabytes(64), Duration.ofHours(1)), Clock.systemUTC(),
-				registry);
+				registry, this.repository);
 		this.repository.setRetention(this.trail);
 		this.service = new StateService(this.repository, new StateValidator(properties), properties, Clock.systemUTC(),
 				registry, (event) -> this.trail.written((StateWriteEvent) event), this.trail);
@@ -86,6 +86,18 @@ class AuditTrailTests {
 		this.trail.sync();
 		put("a");
 		assertThat(revisions("a")).containsExactly(4L, 3L);
+	}
+
+	@Test
+	void theFlusherPrunesWhatWasHeldBackWithoutWaitingForAnotherWrite() {
+		start(1);
+		for (int i = 0; i < 4; i++) {
+			put("a");
+		}
+		assertThat(revisions("a")).containsExactly(3L, 2L, 1L);
+		this.trail.flush();
+		assertThat(this.trail.durable()).isEqualTo(4);
+		assertThat(revisions("a")).containsExactly(3L);
 	}
 
 	private List<Long> revisions(String name) {
