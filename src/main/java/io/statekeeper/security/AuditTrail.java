@@ -41,11 +41,11 @@ import io.statekeeper.storage.VersionRetention;
  * its version header ({@link #origin}), so its audit fields are durable with the state
  * itself; its log entry is group-committed, and {@link AuditRecovery} re-appends, at
  * start-up, any entry a crash lost. So a version stays on disk until its entry is
- * durable: pruning leaves it for a later write ({@link #firstRetained}), and a write that
- * replaces a version that is not kept waits for its entry ({@link #beforeDropping}).
- * Every other entry (refused, rejected, failed, recovery) carries nothing on disk, so it
- * is fdatasync'ed before the client is answered. Also the {@code audit} health indicator
- * (chain intact, entries).
+ * durable: pruning leaves it ({@link #firstRetained}) until the flusher's group commit,
+ * which then prunes it, and a write that replaces a version that is not kept waits for
+ * its entry ({@link #beforeDropping}). Every other entry (refused, rejected, failed,
+ * recovery) carries nothing on disk, so it is fdatasync'ed before the client is answered.
+ * Also the {@code audit} health indicator (chain intact, entries).
  */
 @Component("audit")
 class AuditTrail extends AbstractHealthIndicator implements WriteJournal, VersionRetention, AutoCloseable {
