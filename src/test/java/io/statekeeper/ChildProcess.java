@@ -145,6 +145,11 @@ public final class ChildProcess implements AutoCloseable {
 
 	/** SIGKILL: no shutdown hook, no flush, no unlock. */
 	public void kill() {
+		// a wrapper killed first (strace) would leave the service it runs alive
+		this.process.descendants().forEach((child) -> {
+			child.destroyForcibly();
+			child.onExit().join();
+		});
 		this.process.destroyForcibly();
 		try {
 			this.process.waitFor();
