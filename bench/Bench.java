@@ -30,7 +30,8 @@ import java.util.stream.Stream;
  * load generator (wrk, with the same Lua scripts for statekeeper and etcd). Run from the
  * project root after {@code ./mvnw -B package -DskipTests}:
  *
- * <pre>java bench/Bench.java [--quick] [--no-memory | --memory-only]</pre>
+ * <pre>java bench/Bench.java [--quick] [--no-memory | --memory-only]
+ * java bench/Bench.java --ab before.jar after.jar</pre>
  *
  * It measures (1) the durable-replace floor (write temp, fsync, rename, fsync dir) in plain
  * Java, right before each size is measured on the service, (2) the service jar: sequential
@@ -77,6 +78,11 @@ public class Bench {
 		System.out.printf("method: wrk, %d s per figure after %d s of warm-up per target; floor: %d durable "
 				+ "replaces, measured right before each size%n%n", seconds, warmSeconds, floorIterations);
 		try {
+			int ab = options.indexOf("--ab");
+			if (ab >= 0) {
+				compare(Path.of(args[ab + 1]), Path.of(args[ab + 2]));
+				return;
+			}
 			if (!options.contains("--memory-only")) {
 				http();
 			}
@@ -154,6 +160,43 @@ public class Bench {
 			for (Target target : targets) {
 				target.stop();
 			}
+		}
+	}
+
+	// ------------------------------------------------------------------ A/B
+
+	/**
+	 * Two builds side by side, on the same disk at the same time: ten alternating runs of
+	 * sequential 1 KiB PUTs, in both orders. The only way found to judge a change smaller
+	 * than the disk's minute-to-minute variation.
+	 */
+	static void compare(Path before, Path after) throws Exception {
+		Target a = Target.statekeeper(work.resolve("a"), "-Xmx1g", before);
+		Target b = Target.statekeeper(work.resolve("b"), "-Xmx1g", after);
+		try {
+			byte[] body = state(1024, 5);
+			for (Target target : List.of(a, b)) {
+				target.wrk(target.putScript("warm", body, true), 2, warmSeconds);
+			}
+			int wins = 0;
+			System.out.printf("sequential 1 KiB PUT p50 (ms), %d s runs%n%10s %10s%n", Math.max(seconds / 2, 2),
+					before.getFileName(), after.getFileName());
+			for (int i = 0; i < 10; i++) {
+				boolean afterFirst = i >= 5;
+				Target first = afterFirst ? b : a;
+				Target second = afterFirst ? a : b;
+				double p1 = first.wrk(first.putScript("ab", body, false), 1, Math.max(seconds / 2, 2)).p50;
+				double p2 = second.wrk(second.putScript("ab", body, false), 1, Math.max(seconds / 2, 2)).p50;
+				double pa = afterFirst ? p2 : p1;
+				double pb = afterFirst ? p1 : p2;
+				wins += (pb < pa) ? 1 : 0;
+				System.out.printf("%10.2f %10.2f%n", pa, pb);
+			}
+			System.out.printf("%s had the lower p50 in %d of 10 pairs%n", after.getFileName(), wins);
+		}
+		finally {
+			a.stop();
+			b.stop();
 		}
 	}
 
@@ -380,12 +423,15 @@ public class Bench {
 		}
 
 		static Target statekeeper(Path dir, String heap) throws Exception {
-			Path jar;
 			try (Stream<Path> jars = Files.list(Path.of("target"))) {
-				jar = jars.filter((p) -> p.getFileName().toString().matches("statekeeper-.*\\.jar"))
-					.findFirst()
-					.orElseThrow(() -> new IllegalStateException("run ./mvnw -B package -DskipTests first"));
+				return statekeeper(dir, heap,
+						jars.filter((p) -> p.getFileName().toString().matches("statekeeper-.*\\.jar"))
+							.findFirst()
+							.orElseThrow(() -> new IllegalStateException("run ./mvnw -B package -DskipTests first")));
 			}
+		}
+
+		static Target statekeeper(Path dir, String heap, Path jar) throws Exception {
 			int port = freePort();
 			int management = freePort();
 			Process process = new ProcessBuilder("java", heap, "-jar", jar.toString(),
