@@ -25,13 +25,15 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import io.statekeeper.SampleStates;
+
 /**
  * Statekeeper's benchmark harness: one run, one machine, every target driven by the same
  * load generator (wrk, with the same Lua scripts for statekeeper and etcd). Run from the
  * project root after {@code ./mvnw -B package -DskipTests}:
  *
- * <pre>java bench/Bench.java [--quick] [--no-memory | --memory-only]
- * java bench/Bench.java --ab before.jar after.jar</pre>
+ * <pre>java -cp target/test-classes bench/Bench.java [--quick] [--no-memory | --memory-only]
+ * java -cp target/test-classes bench/Bench.java --ab before.jar after.jar</pre>
  *
  * It measures (1) the durable-replace floor (write temp, fsync, rename, fsync dir) in plain
  * Java, right before each size is measured on the service, (2) the service jar: sequential
@@ -39,8 +41,9 @@ import java.util.stream.Stream;
  * writes/s with 1, 4 and 16 clients on distinct states and on one state with If-Match,
  * (3) the same against etcd's v3 JSON gateway when {@code etcd} is installed (Debian
  * etcd-server), and (4) memory: 1,000 states of 100 KiB in a 512 MiB heap, the heap a
- * 32 MiB PUT needs, and start-up verifying 1 GiB of states. Bodies are realistic states:
- * one JSON object per resource.
+ * 32 MiB PUT needs, and start-up verifying 1 GiB of states. Bodies are realistic states
+ * built by the tests' {@code SampleStates} (hence {@code -cp target/test-classes}): one
+ * JSON object per resource.
  */
 public class Bench {
 
@@ -712,29 +715,9 @@ public class Bench {
 		throw new IllegalStateException("no " + label + " in wrk output:\n" + output);
 	}
 
-	/**
-	 * A valid state of exactly {@code size} bytes, shaped like a real one: one object per
-	 * resource (the shape of the tests' {@code SampleStates}).
-	 */
+	/** A valid state of exactly {@code size} bytes, shaped like a real CLI's. */
 	static byte[] state(int size, int generation) {
-		StringBuilder json = new StringBuilder(size + 256).append("{\"version\":\"1.0.0\",\"metadata\":{\"tool\":")
-			.append("\"hypernative\",\"generation\":")
-			.append(generation)
-			.append("},\"resources\":{");
-		for (int i = 0;; i++) {
-			String resource = ((i > 0) ? "," : "") + "\"res-" + i + "\":{\"type\":\"aws_instance\",\"remoteId\":\"i-"
-					+ String.format("%012x", i) + "\",\"hash\":\"" + String.format("%064x", i * 2654435761L)
-					+ "\",\"attributes\":{\"name\":\"web-" + i + "\",\"size\":\"m5.large\",\"tags\":[\"a\",\"b\"]}}";
-			if (json.length() + resource.length() + 12 > size) {
-				break;
-			}
-			json.append(resource);
-		}
-		json.append("},\"pad\":\"");
-		while (json.length() < size - 2) {
-			json.append('x');
-		}
-		return json.append("\"}").toString().getBytes(StandardCharsets.US_ASCII);
+		return SampleStates.of(size, generation);
 	}
 
 	static String b64(byte[] bytes) {

@@ -10,7 +10,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 import io.statekeeper.state.StateService;
-import io.statekeeper.state.StateWriteEvent;
 import io.statekeeper.storage.VersionHeader;
 
 /**
@@ -41,10 +40,7 @@ class AuditRecovery {
 		for (Missing entry : missing) {
 			trail.reappend(entry.state(), entry.header());
 		}
-		for (StateWriteEvent event : service.recoveredAtStartUp()) {
-			trail.record(java.time.Instant.now(), event.action(), event.state(), event.revision(), event.checksum(),
-					event.outcome(), event.reason(), "statekeeper", "-", false);
-		}
+		service.recoveredAtStartUp().forEach(trail::recovered);
 		trail.sync();
 		if (!missing.isEmpty()) {
 			logger.warn("Re-appended {} audit entries from version headers (lost from the log by a crash)",

@@ -60,8 +60,8 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 
 	/**
 	 * Per state, the entries of successful writes that may not be durable yet: {revision,
-	 * sequence}, oldest first. Each state's queue is only touched under that state's
-	 * write lock.
+	 * sequence}, oldest first. A writer adds under its state's lock, the flusher's
+	 * pruning reads from its own thread: every access holds the queue's monitor.
 	 */
 	private final Map<String, ArrayDeque<long[]>> pending = new ConcurrentHashMap<>();
 
@@ -87,8 +87,10 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 				event.outcome(), event.reason(), currentToken(), currentRemote(), !inHeader);
 		if (inHeader && sequence > 0) {
 			// published under the state's lock, so one state's entries arrive in order
-			this.pending.computeIfAbsent(event.state(), (state) -> new ArrayDeque<>())
-				.addLast(new long[] { event.revision(), sequence });
+			ArrayDeque<long[]> entries = this.pending.computeIfAbsent(event.state(), (state) -> new ArrayDeque<>());
+			synchronized (entries) {
+				entries.addLast(new long[] { event.revision(), sequence });
+			}
 		}
 	}
 
@@ -103,19 +105,16 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 		if (entries == null) {
 			return;
 		}
-		long durable = this.log.durable();
 		long needed = 0;
-		for (long[] entry : entries) {
-			if (entry[0] <= upToRevision && entry[1] > durable) {
-				needed = Math.max(needed, entry[1]);
+		synchronized (entries) {
+			for (long[] entry : unsettled(entries)) {
+				if (entry[0] <= upToRevision) {
+					needed = Math.max(needed, entry[1]);
+				}
 			}
 		}
 		if (needed > 0) {
 			this.log.sync(needed);
-			durable = this.log.durable();
-		}
-		while (!entries.isEmpty() && entries.peekFirst()[1] <= durable) {
-			entries.removeFirst();
 		}
 	}
 
@@ -125,17 +124,23 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 		if (entries == null) {
 			return Long.MAX_VALUE;
 		}
+		synchronized (entries) {
+			ArrayDeque<long[]> left = unsettled(entries);
+			return left.isEmpty() ? Long.MAX_VALUE : left.peekFirst()[0];
+		}
+	}
+
+	/**
+	 * Drops the entries that are durable by now; the caller holds the queue's monitor.
+	 */
+	private ArrayDeque<long[]> unsettled(ArrayDeque<long[]> entries) {
 		long durable = this.log.durable();
 		while (!entries.isEmpty() && entries.peekFirst()[1] <= durable) {
 			entries.removeFirst();
 		}
-		return entries.isEmpty() ? Long.MAX_VALUE : entries.peekFirst()[0];
+		return entries;
 	}
 
-	/**
-	 * Start-up: what the log held then, per state.
-	 * @return state name to the newest revision logged as written
-	 */
 	/**
 	 * How many entries are durable (for tests).
 	 * @return the sequence number of the newest durable entry
@@ -144,6 +149,10 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 		return this.log.durable();
 	}
 
+	/**
+	 * Start-up: what the log held then, per state.
+	 * @return state name to the newest revision logged as written
+	 */
 	Map<String, Long> lastLogged() {
 		return this.log.lastLogged();
 	}
@@ -157,6 +166,16 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 		VersionHeader.Audit audit = header.audit();
 		record(header.updatedAt(), audit.action(), state, header.revision(), header.checksum(), "success",
 				"re-appended at start-up from the version header", audit.token(), audit.remote(), false);
+	}
+
+	/**
+	 * Records what start-up recovery did to a damaged state (made durable by the next
+	 * {@link #sync()}).
+	 * @param event the recovery event
+	 */
+	void recovered(StateWriteEvent event) {
+		record(this.clock.instant(), event.action(), event.state(), event.revision(), event.checksum(), event.outcome(),
+				event.reason(), "statekeeper", "-", false);
 	}
 
 	/**

@@ -28,6 +28,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.springframework.stereotype.Repository;
+import org.springframework.util.function.SingletonSupplier;
 
 import io.statekeeper.storage.LoadedState.Condition;
 import io.statekeeper.storage.StorageException.Reason;
@@ -185,21 +186,9 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	 */
 	@org.springframework.beans.factory.annotation.Autowired
 	void retention(org.springframework.beans.factory.ObjectProvider<VersionRetention> retention) {
-		this.retention = new VersionRetention() {
-
-			private volatile VersionRetention resolved;
-
-			@Override
-			public long firstRetained(String name) {
-				VersionRetention target = this.resolved;
-				if (target == null) {
-					target = retention.getIfAvailable(() -> VersionRetention.NONE);
-					this.resolved = target;
-				}
-				return target.firstRetained(name);
-			}
-
-		};
+		SingletonSupplier<VersionRetention> resolved = SingletonSupplier
+			.of(() -> retention.getIfAvailable(() -> VersionRetention.NONE));
+		this.retention = (name) -> resolved.obtain().firstRetained(name);
 	}
 
 	private void prepareDataDirectory() {
