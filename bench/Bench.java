@@ -83,7 +83,8 @@ public class Bench {
 		try {
 			int ab = options.indexOf("--ab");
 			if (ab >= 0) {
-				compare(Path.of(args[ab + 1]), Path.of(args[ab + 2]));
+				int size = options.contains("--size") ? SIZES.get(args[options.indexOf("--size") + 1]) : 1024;
+				compare(Path.of(args[ab + 1]), Path.of(args[ab + 2]), size);
 				return;
 			}
 			if (!options.contains("--memory-only")) {
@@ -170,20 +171,21 @@ public class Bench {
 
 	/**
 	 * Two builds side by side, on the same disk at the same time: ten alternating runs of
-	 * sequential 1 KiB PUTs, in both orders. The only way found to judge a change smaller
-	 * than the disk's minute-to-minute variation.
+	 * sequential PUTs (1 KiB, or {@code --size 10MiB} …), in both orders. The only way
+	 * found to judge a change smaller than the disk's minute-to-minute variation.
 	 */
-	static void compare(Path before, Path after) throws Exception {
+	static void compare(Path before, Path after, int size) throws Exception {
 		Target a = Target.statekeeper(work.resolve("a"), "-Xmx1g", before);
 		Target b = Target.statekeeper(work.resolve("b"), "-Xmx1g", after);
 		try {
-			byte[] body = state(1024, 5);
+			byte[] body = state(size, 5);
 			for (Target target : List.of(a, b)) {
-				target.wrk(target.putScript("warm", body, true), 2, warmSeconds);
+				target.wrk(target.putScript("warm", state(1024, 5), true), 2, warmSeconds);
+				target.wrk(target.putScript("warm-ab", body, false), 1, warmSeconds / 4);
 			}
 			int wins = 0;
-			System.out.printf("sequential 1 KiB PUT p50 (ms), %d s runs%n%10s %10s%n", Math.max(seconds / 2, 2),
-					before.getFileName(), after.getFileName());
+			System.out.printf("sequential %d-byte PUT p50 (ms), %d s runs%n%10s %10s%n", size,
+					Math.max(seconds / 2, 2), before.getFileName(), after.getFileName());
 			for (int i = 0; i < 10; i++) {
 				boolean afterFirst = i >= 5;
 				Target first = afterFirst ? b : a;

@@ -16,6 +16,7 @@ import tools.jackson.core.TokenStreamLocation;
 import tools.jackson.core.exc.StreamConstraintsException;
 import tools.jackson.core.json.JsonFactory;
 
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 import io.statekeeper.storage.StorageProperties;
@@ -35,7 +36,24 @@ public class StateValidator {
 
 	private final JsonFactory factory;
 
+	private final long maxDocumentLength;
+
+	private final boolean fastPath;
+
+	@Autowired
 	public StateValidator(StorageProperties properties) {
+		this(properties, true);
+	}
+
+	/**
+	 * A validator, with or without its fast path (the tests compare the two).
+	 * @param properties the storage settings (for the size limit)
+	 * @param fastPath whether strictly valid bodies are vouched for by the
+	 * {@link StrictJsonScanner} instead of Jackson
+	 */
+	StateValidator(StorageProperties properties, boolean fastPath) {
+		this.maxDocumentLength = properties.maxStateSize().toBytes();
+		this.fastPath = fastPath;
 		int maxString = (int) Math.min(Integer.MAX_VALUE, properties.maxStateSize().toBytes());
 		this.factory = JsonFactory.builder()
 			.streamReadConstraints(StreamReadConstraints.builder()
@@ -67,6 +85,26 @@ public class StateValidator {
 			throw new StateProblemException(StateProblem.MALFORMED_JSON,
 					"JSON must be encoded as UTF-8 (RFC 8259); this body is UTF-16 or UTF-32");
 		}
+		Map<String, JsonToken> topLevel = (this.fastPath && body.length <= this.maxDocumentLength)
+				? StrictJsonScanner.topLevel(body) : null;
+		if (topLevel == null) {
+			topLevel = parse(body);
+		}
+		List<Map<String, String>> errors = new ArrayList<>();
+		check(topLevel, "version", "a string or a number", errors, JsonToken.VALUE_STRING, JsonToken.VALUE_NUMBER_INT,
+				JsonToken.VALUE_NUMBER_FLOAT);
+		check(topLevel, "resources", "an object or an array", errors, JsonToken.START_OBJECT, JsonToken.START_ARRAY);
+		check(topLevel, "metadata", "an object", errors, JsonToken.START_OBJECT);
+		if (!errors.isEmpty()) {
+			throw notAState(errors);
+		}
+	}
+
+	/**
+	 * Parses a body with Jackson, the judge of everything the fast path cannot vouch for.
+	 * @return the top-level keys with the first token of each value
+	 */
+	Map<String, JsonToken> parse(byte[] body) {
 		Map<String, JsonToken> topLevel = new LinkedHashMap<>();
 		JsonToken root;
 		try (JsonParser parser = this.factory.createParser(ObjectReadContext.empty(), body)) {
@@ -115,14 +153,7 @@ public class StateValidator {
 		if (root != JsonToken.START_OBJECT) {
 			throw notAState(List.of(Map.of("field", "$", "problem", "must be a JSON object")));
 		}
-		List<Map<String, String>> errors = new ArrayList<>();
-		check(topLevel, "version", "a string or a number", errors, JsonToken.VALUE_STRING, JsonToken.VALUE_NUMBER_INT,
-				JsonToken.VALUE_NUMBER_FLOAT);
-		check(topLevel, "resources", "an object or an array", errors, JsonToken.START_OBJECT, JsonToken.START_ARRAY);
-		check(topLevel, "metadata", "an object", errors, JsonToken.START_OBJECT);
-		if (!errors.isEmpty()) {
-			throw notAState(errors);
-		}
+		return topLevel;
 	}
 
 	private static void check(Map<String, JsonToken> topLevel, String field, String expected,
