@@ -32,6 +32,7 @@ import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
+import io.statekeeper.storage.ChecksummedBody;
 import io.statekeeper.storage.StoredVersion;
 import io.statekeeper.storage.VersionHeader;
 
@@ -113,8 +114,8 @@ public class StateController {
 		StateService.checkName(name);
 		requireUtf8(request);
 		Precondition precondition = Precondition.parse(ifMatch, ifNoneMatch);
-		byte[] body = readBody(request, this.service.maxStateSize());
-		StateService.WriteResult result = this.service.put(name, body, precondition);
+		StateService.WriteResult result = this.service.put(name, readBody(request, this.service.maxStateSize()),
+				precondition);
 		return written(result);
 	}
 
@@ -206,27 +207,25 @@ public class StateController {
 
 	/**
 	 * Reads the body, refusing it (413) as soon as it is known to exceed the limit: from
-	 * {@code Content-Length} before reading, or while streaming a chunked body.
+	 * {@code Content-Length} before reading, or while streaming a chunked body. With a
+	 * declared length it goes straight into an array of that size (a large state is held
+	 * once, not in chunks and again as their concatenation) and is checksummed as it
+	 * arrives.
 	 */
-	private static byte[] readBody(HttpServletRequest request, long max) throws IOException {
+	private static ChecksummedBody readBody(HttpServletRequest request, long max) throws IOException {
 		long declared = request.getContentLengthLong();
 		if (declared > max) {
 			throw tooLarge(declared, max);
 		}
 		InputStream in = request.getInputStream();
 		if (declared >= 0) {
-			// straight into an array of the declared size: a large state is held once,
-			// not
-			// in chunks and then again as their concatenation
-			byte[] body = new byte[(int) declared];
-			int read = in.readNBytes(body, 0, body.length);
-			return (read == body.length) ? body : java.util.Arrays.copyOf(body, read);
+			return ChecksummedBody.read(in, (int) declared);
 		}
 		byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, max + 1));
 		if (body.length > max) {
 			throw tooLarge(body.length, max);
 		}
-		return body;
+		return ChecksummedBody.of(body);
 	}
 
 	private static StateProblemException tooLarge(long size, long max) {

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
 
+import io.statekeeper.storage.ChecksummedBody;
 import io.statekeeper.storage.FileStateRepository;
 import io.statekeeper.storage.LoadedState;
 import io.statekeeper.storage.LoadedState.Condition;
@@ -286,10 +287,22 @@ public class StateService {
 	 * @return the result
 	 */
 	public WriteResult put(String name, byte[] body, Precondition precondition) {
+		return put(name, ChecksummedBody.of(body), precondition);
+	}
+
+	/**
+	 * Validates and durably stores a new revision of a state whose checksum is known.
+	 * @param name the state's name
+	 * @param checksummed the exact bytes with their SHA-256
+	 * @param precondition the request's conditions
+	 * @return the result
+	 */
+	public WriteResult put(String name, ChecksummedBody checksummed, Precondition precondition) {
+		byte[] body = checksummed.bytes();
 		return write("put", name, precondition, (entry, current, origin, validated) -> {
 			current.refuseIfDamaged(name);
 			boolean created = !current.live();
-			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), body,
+			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), checksummed,
 					this.clock.instant(), origin, validated::await);
 			entry.commit(new StoredVersion(header, body));
 			this.sizes.record(body.length);

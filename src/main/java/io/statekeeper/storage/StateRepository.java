@@ -52,7 +52,16 @@ public interface StateRepository {
 	 * verified but before anything is published; if it throws, the write is abandoned,
 	 * the disk is left as it was, and its exception is rethrown as it is.
 	 */
-	VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt,
+	default VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt,
+			VersionHeader.Audit audit, Runnable beforePublish) {
+		return write(name, previous, revision, ChecksummedBody.of(body), updatedAt, audit, beforePublish);
+	}
+
+	/**
+	 * {@link #write(String, VersionHeader, long, byte[], Instant, VersionHeader.Audit, Runnable)}
+	 * with the body's checksum already known (computed while the body arrived).
+	 */
+	VersionHeader write(String name, VersionHeader previous, long revision, ChecksummedBody body, Instant updatedAt,
 			VersionHeader.Audit audit, Runnable beforePublish);
 
 	/**

@@ -48,7 +48,7 @@ final class VersionFormat {
 	/** {@code ,"crc32c":"} + 8 hex digits + {@code "}}. */
 	private static final int CRC_SUFFIX_LENGTH = CRC_FIELD.length + 8 + 2;
 
-	private static final HexFormat HEX = HexFormat.of();
+	static final HexFormat HEX = HexFormat.of();
 
 	private static final JsonMapper MAPPER = JsonMapper.builder()
 		.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -257,7 +257,7 @@ final class VersionFormat {
 		return HEX.formatHex(sha256().digest(bytes));
 	}
 
-	private static MessageDigest sha256() {
+	static MessageDigest sha256() {
 		try {
 			return MessageDigest.getInstance("SHA-256");
 		}

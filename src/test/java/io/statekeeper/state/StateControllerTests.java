@@ -2,6 +2,7 @@ package io.statekeeper.state;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -20,6 +21,7 @@ import org.springframework.test.context.bean.override.mockito.MockitoBean;
 import org.springframework.test.web.servlet.assertj.MockMvcTester;
 import org.springframework.test.web.servlet.assertj.MvcTestResult;
 
+import io.statekeeper.storage.ChecksummedBody;
 import io.statekeeper.storage.StorageException;
 import io.statekeeper.storage.StoredVersion;
 import io.statekeeper.storage.VersionHeader;
@@ -28,6 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.anyLong;
 import static org.mockito.ArgumentMatchers.anyString;
+import static org.mockito.ArgumentMatchers.argThat;
 import static org.mockito.ArgumentMatchers.eq;
 import static org.mockito.BDDMockito.given;
 import static org.mockito.BDDMockito.then;
@@ -144,7 +147,7 @@ class StateControllerTests {
 		assertProblem(this.mvc.get().uri("/api/v1/states/{name}", name).exchange(), HttpStatus.BAD_REQUEST,
 				"invalid-name");
 		assertProblem(put(name, STATE).exchange(), HttpStatus.BAD_REQUEST, "invalid-name");
-		then(this.service).should(never()).put(anyString(), any(), any());
+		then(this.service).should(never()).put(anyString(), any(ChecksummedBody.class), any());
 		then(this.service).should(never()).get(anyString());
 	}
 
@@ -152,7 +155,7 @@ class StateControllerTests {
 
 	@Test
 	void putOfANewStateIs201WithLocationAndETag() {
-		given(this.service.put(eq("prod"), any(), any())).willReturn(written(1, true));
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any())).willReturn(written(1, true));
 		MvcTestResult result = put("prod", STATE).exchange();
 		assertThat(result).hasStatus(HttpStatus.CREATED)
 			.hasHeader(HttpHeaders.ETAG, "\"1\"")
@@ -160,20 +163,23 @@ class StateControllerTests {
 			.bodyJson()
 			.extractingPath("$.revision")
 			.isEqualTo(1);
-		then(this.service).should().put(eq("prod"), eq(STATE.getBytes(StandardCharsets.UTF_8)), eq(Precondition.NONE));
+		byte[] sent = STATE.getBytes(StandardCharsets.UTF_8);
+		then(this.service).should()
+			.put(eq("prod"), argThat((ChecksummedBody body) -> Arrays.equals(body.bytes(), sent)
+					&& body.sha256().equals(ChecksummedBody.of(sent).sha256())), eq(Precondition.NONE));
 	}
 
 	@Test
 	void putOfAnExistingStateIs200AndPassesTheConditions() {
-		given(this.service.put(eq("prod"), any(), any())).willReturn(written(5, false));
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any())).willReturn(written(5, false));
 		MvcTestResult result = put("prod", STATE).header(HttpHeaders.IF_MATCH, "\"4\"").exchange();
 		assertThat(result).hasStatusOk().hasHeader(HttpHeaders.ETAG, "\"5\"");
-		then(this.service).should().put(eq("prod"), any(), eq(Precondition.parse("\"4\"", null)));
+		then(this.service).should().put(eq("prod"), any(ChecksummedBody.class), eq(Precondition.parse("\"4\"", null)));
 	}
 
 	@Test
 	void putWhenIfMatchIsStaleShouldReturn412() {
-		given(this.service.put(eq("prod"), any(), any())).willThrow(
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any())).willThrow(
 				new StateProblemException(StateProblem.PRECONDITION_FAILED, "stale", Map.of("currentRevision", 5)));
 		MvcTestResult result = put("prod", STATE).header(HttpHeaders.IF_MATCH, "\"4\"").exchange();
 		assertProblem(result, HttpStatus.PRECONDITION_FAILED, "precondition-failed");
@@ -184,7 +190,7 @@ class StateControllerTests {
 	void putWithAMalformedIfMatchIs400() {
 		assertProblem(put("prod", STATE).header(HttpHeaders.IF_MATCH, "4").exchange(), HttpStatus.BAD_REQUEST,
 				"invalid-precondition");
-		then(this.service).should(never()).put(anyString(), any(), any());
+		then(this.service).should(never()).put(anyString(), any(ChecksummedBody.class), any());
 	}
 
 	@Test
@@ -199,12 +205,12 @@ class StateControllerTests {
 			.contentType("application/json;charset=UTF-16")
 			.content(STATE)
 			.exchange(), HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type");
-		then(this.service).should(never()).put(anyString(), any(), any());
+		then(this.service).should(never()).put(anyString(), any(ChecksummedBody.class), any());
 	}
 
 	@Test
 	void putWithAPlusJsonContentTypeIsAccepted() {
-		given(this.service.put(eq("prod"), any(), any())).willReturn(written(1, true));
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any())).willReturn(written(1, true));
 		assertThat(this.mvc.put()
 			.uri("/api/v1/states/prod")
 			.contentType("application/vnd.statekeeper.state+json")
@@ -216,20 +222,21 @@ class StateControllerTests {
 	void putOverTheMaximumSizeIs413BeforeTheServiceIsCalled() {
 		assertProblem(put("prod", "{\"x\":\"" + "a".repeat(2000) + "\"}").exchange(), HttpStatus.CONTENT_TOO_LARGE,
 				"state-too-large");
-		then(this.service).should(never()).put(anyString(), any(), any());
+		then(this.service).should(never()).put(anyString(), any(ChecksummedBody.class), any());
 	}
 
 	@Test
 	void putOfMalformedJsonIs400() {
-		given(this.service.put(eq("prod"), any(), any()))
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any()))
 			.willThrow(new StateProblemException(StateProblem.MALFORMED_JSON, "Unexpected end-of-input"));
 		assertProblem(put("prod", "{").exchange(), HttpStatus.BAD_REQUEST, "malformed-json");
 	}
 
 	@Test
 	void putOfJsonThatIsNotAStateIs422WithTheErrors() {
-		given(this.service.put(eq("prod"), any(), any())).willThrow(new StateProblemException(StateProblem.NOT_A_STATE,
-				"Not a state", Map.of("errors", List.of(Map.of("field", "metadata", "problem", "is required")))));
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any()))
+			.willThrow(new StateProblemException(StateProblem.NOT_A_STATE, "Not a state",
+					Map.of("errors", List.of(Map.of("field", "metadata", "problem", "is required")))));
 		MvcTestResult result = put("prod", "{\"version\":1}").exchange();
 		assertProblem(result, HttpStatus.UNPROCESSABLE_CONTENT, "not-a-state");
 		assertThat(result).bodyJson().extractingPath("$.errors[0].field").isEqualTo("metadata");
@@ -237,14 +244,14 @@ class StateControllerTests {
 
 	@Test
 	void putOfATooDeepDocumentIs400() {
-		given(this.service.put(eq("prod"), any(), any()))
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any()))
 			.willThrow(new StateProblemException(StateProblem.DOCUMENT_TOO_COMPLEX, "Depth exceeds 500"));
 		assertProblem(put("prod", STATE).exchange(), HttpStatus.BAD_REQUEST, "document-too-complex");
 	}
 
 	@Test
 	void putWhileAnotherWriterHoldsTheLockIs503WithRetryAfter() {
-		given(this.service.put(eq("prod"), any(), any()))
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any()))
 			.willThrow(new StateProblemException(StateProblem.BUSY, "busy"));
 		MvcTestResult result = put("prod", STATE).exchange();
 		assertProblem(result, HttpStatus.SERVICE_UNAVAILABLE, "state-busy");
@@ -253,7 +260,7 @@ class StateControllerTests {
 
 	@Test
 	void putOnAFullStoreIs507() {
-		given(this.service.put(eq("prod"), any(), any()))
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any()))
 			.willThrow(new StorageException(StorageException.Reason.NO_SPACE, "/data/states full"));
 		MvcTestResult result = put("prod", STATE).exchange();
 		assertProblem(result, HttpStatus.INSUFFICIENT_STORAGE, "storage-full");
@@ -264,7 +271,7 @@ class StateControllerTests {
 	@ValueSource(strings = { "IO_ERROR", "READ_ONLY", "ACCESS_DENIED", "DURABILITY_UNKNOWN", "STORE_DEGRADED",
 			"VERIFY_FAILED" })
 	void putOnAnUnavailableStoreIs503WithRetryAfter(String reason) {
-		given(this.service.put(eq("prod"), any(), any()))
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any()))
 			.willThrow(new StorageException(StorageException.Reason.valueOf(reason), "/data/states/prod failed"));
 		MvcTestResult result = put("prod", STATE).exchange();
 		assertProblem(result, HttpStatus.SERVICE_UNAVAILABLE, "storage-unavailable");
@@ -274,7 +281,8 @@ class StateControllerTests {
 
 	@Test
 	void anUnexpectedErrorIs500WithoutDetails() {
-		given(this.service.put(eq("prod"), any(), any())).willThrow(new IllegalStateException("secret /tmp/path"));
+		given(this.service.put(eq("prod"), any(ChecksummedBody.class), any()))
+			.willThrow(new IllegalStateException("secret /tmp/path"));
 		MvcTestResult result = put("prod", STATE).exchange();
 		assertProblem(result, HttpStatus.INTERNAL_SERVER_ERROR, "internal-error");
 		assertThat(result).bodyText().doesNotContain("secret");

@@ -38,9 +38,20 @@ public class FaultyStorageIo extends StorageIo {
 
 	private volatile boolean flipReads;
 
+	private volatile long flipReadAt = -1;
+
 	/** Every read returns its bytes with the first one flipped: a disk that lies. */
 	public void flipReads(boolean flip) {
 		this.flipReads = flip;
+	}
+
+	/**
+	 * Reads return the byte at this offset of any file flipped: a disk that lies about
+	 * one byte.
+	 * @param offset the file offset, or -1 for none
+	 */
+	public void flipReadAt(long offset) {
+		this.flipReadAt = offset;
 	}
 
 	/**
@@ -167,9 +178,15 @@ public class FaultyStorageIo extends StorageIo {
 			enter(Op.READ, path);
 		}
 		int start = buffer.position();
+		long position = channel.position();
 		int read = super.read(channel, buffer);
 		if (this.flipReads && read > 0) {
 			buffer.put(start, (byte) (buffer.get(start) ^ 0x01));
+		}
+		long flip = this.flipReadAt;
+		if (flip >= position && flip < position + Math.max(read, 0)) {
+			int at = start + (int) (flip - position);
+			buffer.put(at, (byte) (buffer.get(at) ^ 0x01));
 		}
 		return read;
 	}

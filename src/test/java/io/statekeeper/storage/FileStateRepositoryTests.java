@@ -20,7 +20,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
+import io.statekeeper.SampleStates;
 import io.statekeeper.storage.FaultyStorageIo.Op;
 import io.statekeeper.storage.LoadedState.Condition;
 import io.statekeeper.storage.StorageException.Reason;
@@ -190,6 +192,34 @@ class FileStateRepositoryTests {
 		VersionHeader second = write("prod", first, 3, state("c"));
 		assertThat(body(current(this.dataDir, "prod"))).isEqualTo(state("c"));
 		assertThat(restart().get(0).current().header()).isEqualTo(second);
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "header", "first body byte", "second read", "last byte" })
+	void oneByteReadBackWrongAnywhereInALargeFileFailsTheWrite(String where) throws IOException {
+		start().loadAll();
+		VersionHeader first = write("prod", null, 1, state("a"));
+		byte[] before = Files.readAllBytes(current(this.dataDir, "prod"));
+		byte[] large = SampleStates.of(600 * 1024, 2);
+		Instant at = Instant.parse("2026-11-27T02:30:00.123456Z");
+		long headerLength = VersionFormat.encodeHeader(new VersionHeader(VersionFormat.FORMAT, "prod", 2, large.length,
+				VersionFormat.sha256Hex(large), at, false)).length;
+		long offset = switch (where) {
+			case "header" -> 5;
+			case "first body byte" -> headerLength;
+			case "second read" -> 256 * 1024 + 17;
+			default -> headerLength + large.length - 1;
+		};
+		this.io.flipReadAt(offset);
+
+		assertThatExceptionOfType(StorageException.class)
+			.isThrownBy(() -> this.repository.write("prod", first, 2, large, at))
+			.satisfies((ex) -> assertThat(ex.getReason()).isEqualTo(Reason.VERIFY_FAILED));
+
+		this.io.flipReadAt(-1);
+		assertThat(Files.readAllBytes(current(this.dataDir, "prod"))).isEqualTo(before);
+		assertThat(tempFiles(this.dataDir)).isEmpty();
+		assertThat(restart().get(0).current().header()).isEqualTo(first);
 	}
 
 	@Test
