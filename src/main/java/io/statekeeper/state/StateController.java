@@ -5,20 +5,25 @@ import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.Enumeration;
 import java.util.List;
 import java.util.function.Predicate;
 
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.parameters.RequestBody;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 
 import org.springframework.http.CacheControl;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -76,18 +81,34 @@ public class StateController {
 	@ApiResponse(responseCode = "304", description = "Not modified since the given ETag")
 	@ApiResponse(responseCode = "404", description = "No such state")
 	@ApiResponse(responseCode = "503", description = "The state is damaged and held or unrecoverable")
-	ResponseEntity<byte[]> get(@PathVariable String name,
-			@RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch) {
+	@Parameter(name = HttpHeaders.IF_NONE_MATCH, in = ParameterIn.HEADER, required = false,
+			description = "An ETag (or a list, or *): 304 when it matches the current revision")
+	void get(@PathVariable String name, @Parameter(hidden = true) HttpServletRequest request,
+			@Parameter(hidden = true) HttpServletResponse response) throws IOException {
+		// the hottest path: written to the servlet response directly. Through a
+		// ResponseEntity, Spring's conditional-request support re-parsed the
+		// Last-Modified
+		// date it had just formatted and the message converters negotiated a byte array:
+		// together about 15% of a GET's CPU (JFR, 16 connections)
 		StateService.checkName(name);
-		Precondition precondition = Precondition.parse(null, ifNoneMatch);
+		Enumeration<String> conditions = request.getHeaders(HttpHeaders.IF_NONE_MATCH);
+		Precondition precondition = Precondition.parse(null,
+				conditions.hasMoreElements() ? String.join(",", Collections.list(conditions)) : null);
 		StoredVersion version = this.service.get(name);
+		response.setHeader(HttpHeaders.ETAG, etag(version.header()));
+		response.setHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE.getHeaderValue());
 		if (precondition.notModified(version.header())) {
-			return ResponseEntity.status(HttpStatus.NOT_MODIFIED)
-				.eTag(etag(version.header()))
-				.cacheControl(NO_CACHE)
-				.build();
+			response.setStatus(HttpStatus.NOT_MODIFIED.value());
+			return;
 		}
-		return body(version);
+		byte[] body = version.body();
+		response.setStatus(HttpStatus.OK.value());
+		response.setDateHeader(HttpHeaders.LAST_MODIFIED, version.header().updatedAt().toEpochMilli());
+		response.setContentType(MediaType.APPLICATION_JSON_VALUE);
+		response.setContentLength(body.length);
+		if (!HttpMethod.HEAD.matches(request.getMethod())) {
+			response.getOutputStream().write(body);
+		}
 	}
 
 	@PutMapping(path = "/{name}", consumes = { MediaType.APPLICATION_JSON_VALUE, "application/*+json" },

@@ -105,7 +105,36 @@ class StateControllerTests {
 		assertThat(result).hasStatusOk()
 			.hasContentType(MediaType.APPLICATION_JSON)
 			.hasHeader(HttpHeaders.ETAG, "\"3\"")
+			.hasHeader(HttpHeaders.LAST_MODIFIED, "Thu, 26 Nov 2026 10:00:00 GMT")
+			.hasHeader(HttpHeaders.CACHE_CONTROL, "no-cache, private")
+			.hasHeader(HttpHeaders.CONTENT_LENGTH, String.valueOf(STATE.getBytes(StandardCharsets.UTF_8).length))
 			.hasBodyTextEqualTo(STATE);
+	}
+
+	@Test
+	void headAnswersTheHeadersWithoutTheBody() {
+		given(this.service.get("prod")).willReturn(version(3));
+		MvcTestResult result = this.mvc.head().uri("/api/v1/states/prod").exchange();
+		assertThat(result).hasStatusOk()
+			.hasHeader(HttpHeaders.ETAG, "\"3\"")
+			.hasHeader(HttpHeaders.CONTENT_LENGTH, String.valueOf(STATE.getBytes(StandardCharsets.UTF_8).length))
+			.hasBodyTextEqualTo("");
+	}
+
+	@Test
+	void ifNoneMatchListsAndRepeatedHeadersAreAllConsidered() {
+		given(this.service.get("prod")).willReturn(version(3));
+		assertThat(
+				this.mvc.get().uri("/api/v1/states/prod").header(HttpHeaders.IF_NONE_MATCH, "\"1\", \"3\"").exchange())
+			.hasStatus(HttpStatus.NOT_MODIFIED);
+		assertThat(this.mvc.get()
+			.uri("/api/v1/states/prod")
+			.header(HttpHeaders.IF_NONE_MATCH, "\"1\"", "W/\"3\"")
+			.exchange()).hasStatus(HttpStatus.NOT_MODIFIED);
+		assertThat(this.mvc.get().uri("/api/v1/states/prod").header(HttpHeaders.IF_NONE_MATCH, "*").exchange())
+			.hasStatus(HttpStatus.NOT_MODIFIED);
+		assertProblem(this.mvc.get().uri("/api/v1/states/prod").header(HttpHeaders.IF_NONE_MATCH, "3").exchange(),
+				HttpStatus.BAD_REQUEST, "invalid-precondition");
 	}
 
 	@Test
@@ -117,6 +146,7 @@ class StateControllerTests {
 			.exchange();
 		assertThat(result).hasStatus(HttpStatus.NOT_MODIFIED)
 			.hasHeader(HttpHeaders.ETAG, "\"3\"")
+			.doesNotContainHeader(HttpHeaders.CONTENT_TYPE)
 			.hasBodyTextEqualTo("");
 		MvcTestResult stale = this.mvc.get()
 			.uri("/api/v1/states/prod")
