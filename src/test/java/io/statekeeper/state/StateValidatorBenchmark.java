@@ -22,8 +22,9 @@ import io.statekeeper.SampleStates;
 import io.statekeeper.storage.StorageProperties;
 
 /**
- * JMH: validating a state body (one streaming pass, no tree), per body size. Run with
- * {@code bench/jmh} (see the README's Benchmarks section).
+ * JMH: validating a state body (one streaming pass, no tree), per body size, with the
+ * strict scanner's fast path ({@code fastPath=true}, what the service does) and with
+ * Jackson alone. Run with {@code bench/jmh} (see the README's Benchmarks section).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -36,6 +37,9 @@ public class StateValidatorBenchmark {
 	@Param({ "1024", "102400", "1048576", "10485760" })
 	int size;
 
+	@Param({ "true", "false" })
+	boolean fastPath;
+
 	byte[] body;
 
 	StateValidator validator;
@@ -44,7 +48,7 @@ public class StateValidatorBenchmark {
 	public void setUp() {
 		this.body = SampleStates.of(this.size, 1);
 		this.validator = new StateValidator(new StorageProperties(Path.of("unused"), 5, DataSize.ofMegabytes(32),
-				DataSize.ofBytes(0), Duration.ofSeconds(10), StorageProperties.OnCorruption.HOLD));
+				DataSize.ofBytes(0), Duration.ofSeconds(10), StorageProperties.OnCorruption.HOLD), this.fastPath);
 	}
 
 	@Benchmark
