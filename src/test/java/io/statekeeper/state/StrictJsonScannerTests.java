@@ -122,6 +122,24 @@ class StrictJsonScannerTests {
 	}
 
 	@ParameterizedTest
+	@ValueSource(ints = { 0x00, 0x01, 0x1F, '"', '\\', 0x80, 0xC0, 0xFF })
+	void aBadByteAtAnyPlaceOfALongStringIsSeen(int bad) {
+		// wherever a bad byte sits in a long string (a scanner that skips several plain
+		// bytes at a time must see it on either side of a word boundary)
+		for (int at = 0; at < 24; at++) {
+			byte[] text = "0123456789ghijkm0123456789ghijkm".getBytes(StandardCharsets.US_ASCII);
+			text[at] = (byte) bad;
+			ByteArrayOutputStream body = new ByteArrayOutputStream();
+			body.writeBytes(
+					"{\"version\":1,\"resources\":{},\"metadata\":{\"s\":\"".getBytes(StandardCharsets.US_ASCII));
+			body.writeBytes(text);
+			body.writeBytes("\"}}".getBytes(StandardCharsets.US_ASCII));
+			assertThat(StrictJsonScanner.topLevel(body.toByteArray())).as("byte %02x at %d", bad, at).isNull();
+			assertSameAsJackson(body.toByteArray());
+		}
+	}
+
+	@ParameterizedTest
 	@ValueSource(ints = { StrictJsonScanner.MAX_DEPTH - 1, StrictJsonScanner.MAX_DEPTH, StrictJsonScanner.MAX_DEPTH + 1,
 			StateValidator.MAX_DEPTH - 1, StateValidator.MAX_DEPTH, StateValidator.MAX_DEPTH + 1 })
 	void depthAroundBothLimits(int depth) {
