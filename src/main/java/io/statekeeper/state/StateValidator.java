@@ -1,5 +1,11 @@
 package io.statekeeper.state;
 
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -91,6 +97,7 @@ public class StateValidator {
 		Map<String, JsonToken> topLevel = (this.fastPath && body.length <= this.maxDocumentLength)
 				? StrictJsonScanner.topLevel(body) : null;
 		if (topLevel == null) {
+			requireUtf8(body);
 			topLevel = parse(body);
 		}
 		List<Map<String, String>> errors = new ArrayList<>();
@@ -100,6 +107,30 @@ public class StateValidator {
 		check(topLevel, "metadata", "an object", errors, JsonToken.START_OBJECT);
 		if (!errors.isEmpty()) {
 			throw notAState(errors);
+		}
+	}
+
+	/**
+	 * Refuses a body that is not well-formed UTF-8 (RFC 3629: no overlong forms, no
+	 * encoded surrogates), checked by the JDK's decoder in small chunks. Jackson is not
+	 * strict enough to be trusted with this: it lets invalid bytes in property names
+	 * through (without canonical names always; with them whenever the name's bytes match
+	 * a name seen before, as its symbol table pads names with 0xFF bytes). The scanner
+	 * checks UTF-8 itself, so this runs only on the slow path.
+	 */
+	private static void requireUtf8(byte[] body) {
+		CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+			.onMalformedInput(CodingErrorAction.REPORT)
+			.onUnmappableCharacter(CodingErrorAction.REPORT);
+		ByteBuffer in = ByteBuffer.wrap(body);
+		CharBuffer out = CharBuffer.allocate(8192);
+		CoderResult result;
+		while ((result = decoder.decode(in, out, true)).isOverflow()) {
+			out.clear();
+		}
+		if (result.isError()) {
+			throw new StateProblemException(StateProblem.MALFORMED_JSON,
+					"The body is not valid UTF-8 (RFC 8259): invalid byte sequence at offset " + in.position());
 		}
 	}
 

@@ -122,6 +122,24 @@ class StrictJsonScannerTests {
 	}
 
 	@ParameterizedTest
+	@ValueSource(booleans = { true, false })
+	void anInvalidByteInANameIsRefusedWhateverNameCameBefore(boolean fastPath) {
+		// found by mutatedStatesGetJacksonsVerdict: Jackson's byte-level symbol table
+		// pads
+		// a name's last quad with 0xFF, so "generati\xFFn" matched "generatin" once that
+		// had been seen, and was accepted undecoded
+		StateValidator validator = new StateValidator(StorageTestSupport.properties(Path.of("unused")), fastPath);
+		validator.validate(
+				"{\"version\":1,\"resources\":{},\"metadata\":{\"generatin\":0}}".getBytes(StandardCharsets.US_ASCII));
+		byte[] invalid = "{\"version\":1,\"resources\":{},\"metadata\":{\"generatiXn\":0}}"
+			.getBytes(StandardCharsets.US_ASCII);
+		int at = new String(invalid, StandardCharsets.US_ASCII).indexOf('X');
+		invalid[at] = (byte) 0xFF;
+		assertThat(outcome(validator, invalid))
+			.isEqualTo("MALFORMED_JSON: The body is not valid UTF-8 (RFC 8259): invalid byte sequence at offset " + at);
+	}
+
+	@ParameterizedTest
 	@ValueSource(ints = { 0x00, 0x01, 0x1F, '"', '\\', 0x80, 0xC0, 0xFF })
 	void aBadByteAtAnyPlaceOfALongStringIsSeen(int bad) {
 		// wherever a bad byte sits in a long string (a scanner that skips several plain
