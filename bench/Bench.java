@@ -176,8 +176,9 @@ public class Bench {
 	 */
 	static void compare(Path before, Path after, int size) throws Exception {
 		Target a = Target.statekeeper(work.resolve("a"), "-Xmx1g", before);
-		Target b = Target.statekeeper(work.resolve("b"), "-Xmx1g", after);
+		Target b = null;
 		try {
+			b = Target.statekeeper(work.resolve("b"), "-Xmx1g", after);
 			byte[] body = state(size, 5);
 			for (Target target : List.of(a, b)) {
 				target.wrk(target.putScript("warm", state(1024, 5), true), 2, warmSeconds);
@@ -201,7 +202,9 @@ public class Bench {
 		}
 		finally {
 			a.stop();
-			b.stop();
+			if (b != null) {
+				b.stop();
+			}
 		}
 	}
 
