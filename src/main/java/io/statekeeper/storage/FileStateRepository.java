@@ -405,42 +405,50 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	 * copy through a direct one) and compares with vectorized mismatch.
 	 */
 	private void verifyWritten(Path file, byte[] headerLine, byte[] body) throws IOException, CorruptVersionException {
-		FileChannel channel = this.io.openRead(file);
 		ByteBuffer buffer = READ_BACK_BUFFERS.poll();
 		if (buffer == null) {
 			buffer = ByteBuffer.allocateDirect(READ_BACK_BUFFER_SIZE);
 		}
 		try {
-			long expected = headerLine.length + (long) body.length;
-			long offset = 0;
-			buffer.clear();
-			int read;
-			while ((read = this.io.read(channel, buffer)) >= 0) {
-				if (offset + read > expected) {
-					throw new CorruptVersionException(file, "read back longer than written");
-				}
-				int at = 0;
-				if (offset < headerLine.length) {
-					at = (int) Math.min(read, headerLine.length - offset);
-					if (buffer.slice(0, at).mismatch(ByteBuffer.wrap(headerLine, (int) offset, at)) >= 0) {
-						throw new CorruptVersionException(file, "header read back differs from what was written");
-					}
-				}
-				int bodyOffset = (int) (offset + at - headerLine.length);
-				if (at < read
-						&& buffer.slice(at, read - at).mismatch(ByteBuffer.wrap(body, bodyOffset, read - at)) >= 0) {
-					throw new CorruptVersionException(file, "body read back differs from what was written");
-				}
-				offset += read;
-				buffer.clear();
+			FileChannel channel = this.io.openRead(file);
+			try {
+				compareReadBack(file, channel, buffer, headerLine, body);
 			}
-			if (offset != expected) {
-				throw new CorruptVersionException(file, "read back " + offset + " of " + expected + " bytes");
+			finally {
+				this.io.close(channel);
 			}
 		}
 		finally {
 			READ_BACK_BUFFERS.offer(buffer);
-			this.io.close(channel);
+		}
+	}
+
+	private void compareReadBack(Path file, FileChannel channel, ByteBuffer buffer, byte[] headerLine, byte[] body)
+			throws IOException, CorruptVersionException {
+		long expected = headerLine.length + (long) body.length;
+		long offset = 0;
+		buffer.clear();
+		int read;
+		while ((read = this.io.read(channel, buffer)) >= 0) {
+			if (offset + read > expected) {
+				throw new CorruptVersionException(file, "read back longer than written");
+			}
+			int at = 0;
+			if (offset < headerLine.length) {
+				at = (int) Math.min(read, headerLine.length - offset);
+				if (buffer.slice(0, at).mismatch(ByteBuffer.wrap(headerLine, (int) offset, at)) >= 0) {
+					throw new CorruptVersionException(file, "header read back differs from what was written");
+				}
+			}
+			int bodyOffset = (int) (offset + at - headerLine.length);
+			if (at < read && buffer.slice(at, read - at).mismatch(ByteBuffer.wrap(body, bodyOffset, read - at)) >= 0) {
+				throw new CorruptVersionException(file, "body read back differs from what was written");
+			}
+			offset += read;
+			buffer.clear();
+		}
+		if (offset != expected) {
+			throw new CorruptVersionException(file, "read back " + offset + " of " + expected + " bytes");
 		}
 	}
 
