@@ -68,9 +68,6 @@ final class StrictJsonScanner {
 
 	private final int length;
 
-	/** Where the last scanned number was a float (fraction or exponent). */
-	private boolean lastNumberFloat;
-
 	private StrictJsonScanner(byte[] body) {
 		this.body = body;
 		this.length = body.length;
@@ -113,12 +110,14 @@ final class StrictJsonScanner {
 			if (i >= this.length) {
 				return null;
 			}
+			int valueStart = i;
 			JsonToken first = firstToken(i);
 			i = valueEnd(i);
 			if (first == null || i < 0) {
 				return null;
 			}
-			if (first == JsonToken.VALUE_NUMBER_INT && this.lastNumberFloat) {
+			if (first == JsonToken.VALUE_NUMBER_INT && (indexOf((byte) '.', valueStart, i) >= 0
+					|| indexOf((byte) 'e', valueStart, i) >= 0 || indexOf((byte) 'E', valueStart, i) >= 0)) {
 				first = JsonToken.VALUE_NUMBER_FLOAT;
 			}
 			if (topLevel.put(name, first) != null) {
@@ -407,7 +406,6 @@ final class StrictJsonScanner {
 		byte[] b = this.body;
 		int n = this.length;
 		int i = start;
-		boolean floating = false;
 		if (i < n && b[i] == '-') {
 			i++;
 		}
@@ -424,7 +422,6 @@ final class StrictJsonScanner {
 			return -1;
 		}
 		if (i < n && b[i] == '.') {
-			floating = true;
 			int digits = i + 1;
 			i = digitsEnd(digits);
 			if (i == digits) {
@@ -432,7 +429,6 @@ final class StrictJsonScanner {
 			}
 		}
 		if (i < n && (b[i] == 'e' || b[i] == 'E')) {
-			floating = true;
 			i++;
 			if (i < n && (b[i] == '+' || b[i] == '-')) {
 				i++;
@@ -446,7 +442,6 @@ final class StrictJsonScanner {
 		if (i - start > MAX_NUMBER_LENGTH) {
 			return -1;
 		}
-		this.lastNumberFloat = floating;
 		return i;
 	}
 

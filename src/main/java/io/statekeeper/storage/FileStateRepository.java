@@ -325,8 +325,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		// 8. make the rename (and the kept version, and a new state's directory) durable
 		try {
 			// the two directories at once: both fsyncs then share one journal commit,
-			// where
-			// one after the other the second costs a device cache flush of its own
+			// where one after the other the second costs a device cache flush of its own
 			java.util.concurrent.Future<Void> keptDurable = linked ? DIRECTORY_FSYNCS.submit(() -> {
 				this.io.fsyncDirectory(versions);
 				return null;

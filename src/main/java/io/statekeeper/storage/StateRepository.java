@@ -42,24 +42,16 @@ public interface StateRepository {
 	 */
 	default VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt,
 			VersionHeader.Audit audit) {
-		return write(name, previous, revision, body, updatedAt, audit, () -> {
+		return write(name, previous, revision, ChecksummedBody.of(body), updatedAt, audit, () -> {
 		});
 	}
 
 	/**
 	 * {@link #write(String, VersionHeader, long, byte[], Instant, VersionHeader.Audit)}
-	 * with a last word: {@code beforePublish} runs once the new version is written and
-	 * verified but before anything is published; if it throws, the write is abandoned,
-	 * the disk is left as it was, and its exception is rethrown as it is.
-	 */
-	default VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt,
-			VersionHeader.Audit audit, Runnable beforePublish) {
-		return write(name, previous, revision, ChecksummedBody.of(body), updatedAt, audit, beforePublish);
-	}
-
-	/**
-	 * {@link #write(String, VersionHeader, long, byte[], Instant, VersionHeader.Audit, Runnable)}
-	 * with the body's checksum already known (computed while the body arrived).
+	 * with the body's checksum already known (computed while the body arrived) and a last
+	 * word: {@code beforePublish} runs once the new version is written and verified but
+	 * before anything is published; if it throws, the write is abandoned, the disk is
+	 * left as it was, and its exception is rethrown as it is.
 	 */
 	VersionHeader write(String name, VersionHeader previous, long revision, ChecksummedBody body, Instant updatedAt,
 			VersionHeader.Audit audit, Runnable beforePublish);

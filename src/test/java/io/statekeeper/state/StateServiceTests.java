@@ -266,6 +266,27 @@ class StateServiceTests {
 	}
 
 	@Test
+	void invalidUtf8InANameIsRefusedEvenAfterALookalikeNameAndChangesNothingOnDisk() throws Exception {
+		// Jackson alone accepted "generati\xFFn" once it had seen "generatin"; a number
+		// too long for the scanner sends the first body to Jackson
+		String template = "{\"version\":1,\"resources\":{},\"metadata\":{\"NAME\":"
+				+ "7".repeat(StrictJsonScanner.MAX_NUMBER_LENGTH + 1) + "}}";
+		byte[] lookalike = template.replace("NAME", "generatin").getBytes(StandardCharsets.US_ASCII);
+		assertThat(this.service.put("s", lookalike, Precondition.NONE).summary().revision()).isEqualTo(1);
+		var before = io.statekeeper.RunningService.snapshot(this.dataDir.resolve("states"));
+		byte[] invalid = template.replace("NAME", "generatiXn").getBytes(StandardCharsets.US_ASCII);
+		invalid[template.indexOf("NAME") + "generati".length()] = (byte) 0xFF;
+
+		assertThatExceptionOfType(StateProblemException.class)
+			.isThrownBy(() -> this.service.put("s", invalid, Precondition.NONE))
+			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.MALFORMED_JSON));
+
+		assertThat(io.statekeeper.RunningService.snapshot(this.dataDir.resolve("states"))).isEqualTo(before);
+		assertThat(this.service.get("s").body()).isEqualTo(lookalike);
+		assertThat(this.service.get("s").header().revision()).isEqualTo(1);
+	}
+
+	@Test
 	void aLargeBodyIsValidatedAlongsideItsWriteAndAnInvalidOneChangesNothingOnDisk() throws Exception {
 		byte[] valid = io.statekeeper.SampleStates.of(4 * PendingValidation.ALONGSIDE_FROM, 1);
 		assertThat(this.service.put("big", valid, Precondition.NONE).summary().revision()).isEqualTo(1);

@@ -3,7 +3,6 @@ package io.statekeeper.storage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Arrays;
 import java.util.Random;
 
 import org.junit.jupiter.params.ParameterizedTest;
@@ -45,7 +44,7 @@ class ChecksummedBodyTests {
 		ChecksummedBody body = ChecksummedBody.read(trickling(bytes, 4096), 100_000);
 
 		assertThat(body.bytes()).isEqualTo(bytes);
-		assertThat(body.sha256()).isEqualTo(VersionFormat.sha256Hex(Arrays.copyOf(bytes, arrived)));
+		assertThat(body.sha256()).isEqualTo(VersionFormat.sha256Hex(bytes));
 	}
 
 }
