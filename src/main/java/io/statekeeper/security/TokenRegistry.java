@@ -10,7 +10,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.EnumSet;
@@ -22,6 +21,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.springframework.stereotype.Component;
+
+import io.statekeeper.storage.Sha256;
 
 import io.statekeeper.security.SecurityProperties.Role;
 import io.statekeeper.storage.StorageProperties;
@@ -71,12 +72,7 @@ class TokenRegistry {
 	}
 
 	static byte[] sha256(String secret) {
-		try {
-			return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
-		}
-		catch (NoSuchAlgorithmException ex) {
-			throw new IllegalStateException(ex);
-		}
+		return Sha256.of(secret.getBytes(StandardCharsets.UTF_8));
 	}
 
 	private static String adminSecret(Path dataDir) {
