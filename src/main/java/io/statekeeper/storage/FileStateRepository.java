@@ -7,6 +7,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -122,6 +123,20 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	/** States whose pruning left versions that the retention held back. */
 	private final java.util.Set<String> heldBack = ConcurrentHashMap.newKeySet();
+
+	/**
+	 * Prunes behind the writes, one state at a time: removing a large file costs as much
+	 * as a directory fsync, and nobody waits for it.
+	 */
+	private final java.util.concurrent.ExecutorService pruner = java.util.concurrent.Executors
+		.newSingleThreadExecutor((task) -> {
+			Thread thread = new Thread(task, "prune-versions");
+			thread.setDaemon(true);
+			return thread;
+		});
+
+	/** States with a prune queued: however many writes come first, one prune each. */
+	private final java.util.Set<String> pruneQueued = ConcurrentHashMap.newKeySet();
 
 	/**
 	 * A repository that stores bodies as they are (no encryption).
@@ -345,8 +360,8 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			logger.error("Storage is now read-only: {}", reason);
 			throw new StorageException(Reason.DURABILITY_UNKNOWN, reason, ex);
 		}
-		// 9. durable: now prune
-		prune(name, versions);
+		// 9. durable: versions beyond backups-kept can go, off the writer's path
+		schedulePrune(name);
 		return header;
 	}
 
@@ -536,13 +551,12 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	private void prune(String name, Path versions) {
 		try {
 			List<Long> revisions = versionRevisions(versions);
-			long retained = this.retention.firstRetained(name);
-			for (Long revision : revisions.subList(Math.min(this.backupsKept, revisions.size()), revisions.size())) {
-				if (revision >= retained) {
-					this.heldBack.add(name);
-					continue;
-				}
-				if (this.io.delete(versions.resolve(revision + ".json"))) {
+			List<Long> kept = kept(name, revisions);
+			if (kept.size() > this.backupsKept) {
+				this.heldBack.add(name);
+			}
+			for (Long revision : revisions) {
+				if (!kept.contains(revision) && this.io.delete(versions.resolve(revision + ".json"))) {
 					this.versionsKept.decrementAndGet();
 					this.backupsPruned.increment();
 				}
@@ -554,11 +568,67 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		}
 	}
 
+	/**
+	 * The kept revisions as pruning leaves them, newest first: the newest
+	 * {@code backups-kept}, and older ones the retention holds back. What is listed and
+	 * read goes by this, so it never depends on whether a queued prune has run yet.
+	 */
+	private List<Long> kept(String name, List<Long> revisions) {
+		if (revisions.size() <= this.backupsKept) {
+			return revisions;
+		}
+		long retained = this.retention.firstRetained(name);
+		List<Long> kept = new ArrayList<>(revisions.subList(0, this.backupsKept));
+		for (Long revision : revisions.subList(this.backupsKept, revisions.size())) {
+			if (revision >= retained) {
+				kept.add(revision);
+			}
+		}
+		return kept;
+	}
+
 	@Override
 	public void pruneHeldBack() {
 		for (String name : this.heldBack) {
 			this.heldBack.remove(name);
-			prune(name, this.statesDir.resolve(name).resolve(VERSIONS));
+			schedulePrune(name);
+		}
+	}
+
+	private void schedulePrune(String name) {
+		if (!this.pruneQueued.add(name)) {
+			return;
+		}
+		try {
+			this.pruner.execute(() -> {
+				this.pruneQueued.remove(name);
+				prune(name, this.statesDir.resolve(name).resolve(VERSIONS));
+			});
+		}
+		catch (java.util.concurrent.RejectedExecutionException ex) {
+			// closing: the extra version is pruned after the next write
+			this.pruneQueued.remove(name);
+		}
+	}
+
+	/**
+	 * Waits until every prune queued so far has run.
+	 * @param timeout how long to wait at most
+	 * @return whether they all ran in time
+	 */
+	public boolean awaitPruned(Duration timeout) {
+		try {
+			this.pruner.submit(() -> {
+			}).get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+			return true;
+		}
+		catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException
+				| java.util.concurrent.RejectedExecutionException ex) {
+			return false;
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			return false;
 		}
 	}
 
@@ -569,7 +639,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		Path versions = this.statesDir.resolve(checkName(name)).resolve(VERSIONS);
 		List<VersionHeader> headers = new ArrayList<>();
 		try {
-			for (Long revision : versionRevisions(versions)) {
+			for (Long revision : kept(name, versionRevisions(versions))) {
 				Path file = versions.resolve(revision + ".json");
 				try {
 					headers.add(VersionFormat.readHeader(this.io, file, name, revision));
@@ -590,11 +660,12 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	@Override
 	public StoredVersion readVersion(String name, long revision) {
-		Path file = this.statesDir.resolve(checkName(name)).resolve(VERSIONS).resolve(revision + ".json");
-		if (revision < 1 || !this.io.exists(file)) {
-			return null;
-		}
+		Path versions = this.statesDir.resolve(checkName(name)).resolve(VERSIONS);
+		Path file = versions.resolve(revision + ".json");
 		try {
+			if (revision < 1 || !kept(name, versionRevisions(versions)).contains(revision)) {
+				return null;
+			}
 			return plain(VersionFormat.read(this.io, file, name, revision, true));
 		}
 		catch (java.security.GeneralSecurityException ex) {
@@ -942,8 +1013,23 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		return Reason.IO_ERROR;
 	}
 
+	/**
+	 * Lets queued prunes finish (they must not touch the directory once its lock is
+	 * released), then releases the data directory.
+	 */
 	@Override
 	public void close() {
+		this.pruner.shutdown();
+		try {
+			if (!this.pruner.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+				logger.warn("Pruning did not finish within 10 s; stopping it");
+				this.pruner.shutdownNow();
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			this.pruner.shutdownNow();
+		}
 		this.lock.close();
 	}
 

@@ -98,6 +98,10 @@ class AuditTrailTests {
 		this.trail.flush();
 		assertThat(this.trail.durable()).isEqualTo(4);
 		assertThat(revisions("a")).containsExactly(3L);
+		assertThat(this.repository.awaitPruned(Duration.ofSeconds(10))).isTrue();
+		assertThat(this.dataDir.resolve("states/a/versions/3.json")).exists();
+		assertThat(this.dataDir.resolve("states/a/versions/2.json")).doesNotExist();
+		assertThat(this.dataDir.resolve("states/a/versions/1.json")).doesNotExist();
 	}
 
 	private List<Long> revisions(String name) {

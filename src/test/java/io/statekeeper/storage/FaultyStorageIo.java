@@ -40,6 +40,21 @@ public class FaultyStorageIo extends StorageIo {
 
 	private volatile long flipReadAt = -1;
 
+	private volatile Op heldOp;
+
+	private volatile java.util.concurrent.CountDownLatch heldUntil;
+
+	/**
+	 * Calls of {@code op} wait until {@code release} opens: a slow disk, on one
+	 * operation.
+	 * @param op the operation
+	 * @param release opens to let them go on
+	 */
+	public void hold(Op op, java.util.concurrent.CountDownLatch release) {
+		this.heldUntil = release;
+		this.heldOp = op;
+	}
+
 	/** Every read returns its bytes with the first one flipped: a disk that lies. */
 	public void flipReads(boolean flip) {
 		this.flipReads = flip;
@@ -112,6 +127,15 @@ public class FaultyStorageIo extends StorageIo {
 
 	private void enter(Op op, Path path) throws IOException {
 		this.trace.add(op.name() + " " + ((path != null && path.getFileName() != null) ? path.getFileName() : ""));
+		if (op == this.heldOp) {
+			try {
+				this.heldUntil.await();
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				throw new java.io.InterruptedIOException("interrupted while held");
+			}
+		}
 		if (op == this.faultOp && this.faultsLeft > 0
 				&& (this.faultPathPart == null || (path != null && path.toString().contains(this.faultPathPart)))) {
 			this.faultsLeft--;

@@ -5,16 +5,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -39,6 +42,7 @@ import static io.statekeeper.storage.StorageTestSupport.tempFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+import static org.awaitility.Awaitility.await;
 
 class FileStateRepositoryTests {
 
@@ -313,10 +317,8 @@ class FileStateRepositoryTests {
 		for (int revision = 1; revision <= 10; revision++) {
 			previous = write("prod", previous, revision, state("r" + revision));
 		}
-		try (Stream<Path> files = Files.list(stateDir(this.dataDir, "prod").resolve("versions"))) {
-			assertThat(files.map((file) -> file.getFileName().toString())).containsExactlyInAnyOrder("9.json", "8.json",
-					"7.json");
-		}
+		assertThat(this.repository.awaitPruned(Duration.ofSeconds(10))).isTrue();
+		assertThat(keptFiles("prod")).containsExactlyInAnyOrder("9.json", "8.json", "7.json");
 		assertThat(this.repository.versions("prod")).extracting(VersionHeader::revision).containsExactly(9L, 8L, 7L);
 		assertThat(counter(this.registry, "statekeeper.state.backups.pruned")).isEqualTo(6);
 		assertThat(this.registry.get("statekeeper.state.backups").gauge().value()).isEqualTo(3);
@@ -402,6 +404,64 @@ class FileStateRepositoryTests {
 		assertThat(loaded.current()).isNull();
 		assertThat(loaded.lastRevision()).isEqualTo(1);
 		assertThat(counter(this.registry, "statekeeper.storage.recoveries", "outcome", "unrecoverable")).isEqualTo(1);
+	}
+
+	/**
+	 * Pruning runs behind the writes: with removing files held up, writes still complete,
+	 * and what is listed and read is already as pruning will leave it.
+	 */
+	@Test
+	@Timeout(60)
+	void writesDoNotWaitForPruningAndWhatIsListedIsAlreadyPruned() throws IOException {
+		start(properties(this.dataDir, 2, StorageProperties.OnCorruption.HOLD)).loadAll();
+		CountDownLatch removing = new CountDownLatch(1);
+		this.io.hold(Op.DELETE, removing);
+		VersionHeader previous = null;
+		for (int revision = 1; revision <= 6; revision++) {
+			previous = write("prod", previous, revision, state("r" + revision));
+		}
+
+		assertThat(keptFiles("prod")).hasSizeGreaterThan(2);
+		assertThat(this.repository.versions("prod")).extracting(VersionHeader::revision).containsExactly(5L, 4L);
+		assertThat(this.repository.readVersion("prod", 3)).isNull();
+		assertThat(this.repository.readVersion("prod", 4).body()).isEqualTo(state("r4"));
+
+		removing.countDown();
+		assertThat(this.repository.awaitPruned(Duration.ofSeconds(10))).isTrue();
+		assertThat(keptFiles("prod")).containsExactlyInAnyOrder("5.json", "4.json");
+		assertThat(counter(this.registry, "statekeeper.state.backups.pruned")).isEqualTo(3);
+		assertThat(this.registry.get("statekeeper.state.backups").gauge().value()).isEqualTo(2);
+	}
+
+	/** Closing lets a queued prune finish before the data directory is released. */
+	@Test
+	@Timeout(60)
+	void closingWaitsForQueuedPruning() throws Exception {
+		start(properties(this.dataDir, 1, StorageProperties.OnCorruption.HOLD)).loadAll();
+		VersionHeader one = write("prod", null, 1, state("a"));
+		VersionHeader two = write("prod", one, 2, state("b"));
+		assertThat(this.repository.awaitPruned(Duration.ofSeconds(10))).isTrue();
+		CountDownLatch removing = new CountDownLatch(1);
+		this.io.hold(Op.DELETE, removing);
+		write("prod", two, 3, state("c"));
+		FileStateRepository closing = this.repository;
+		Thread closer = new Thread(closing::close);
+		closer.start();
+
+		// close() waits for the pruner (timed), not having returned
+		await().atMost(Duration.ofSeconds(30)).until(() -> closer.getState() == Thread.State.TIMED_WAITING);
+		assertThat(keptFiles("prod")).containsExactlyInAnyOrder("2.json", "1.json");
+		removing.countDown();
+		closer.join();
+
+		assertThat(keptFiles("prod")).containsExactly("2.json");
+		this.repository = null;
+	}
+
+	private List<String> keptFiles(String name) throws IOException {
+		try (Stream<Path> files = Files.list(stateDir(this.dataDir, name).resolve("versions"))) {
+			return files.map((file) -> file.getFileName().toString()).toList();
+		}
 	}
 
 	@Test
