@@ -22,9 +22,8 @@ import org.slf4j.LoggerFactory;
 
 import org.springframework.stereotype.Component;
 
-import io.statekeeper.storage.Sha256;
-
 import io.statekeeper.security.SecurityProperties.Role;
+import io.statekeeper.storage.Sha256;
 import io.statekeeper.storage.StorageProperties;
 
 /**
