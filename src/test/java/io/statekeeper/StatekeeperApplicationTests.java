@@ -12,8 +12,12 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
+import org.apache.catalina.connector.Connector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.boot.tomcat.TomcatWebServer;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
 
 import static io.statekeeper.RunningService.text;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -114,6 +118,22 @@ class StatekeeperApplicationTests {
 			assertThat(service.get("/api/v1/states/prod").statusCode()).isEqualTo(404);
 			assertThat(text(service.get("/api/v1/states"))).isEqualTo("[]");
 			assertThat(text(service.get("/api/v1/states/prod/versions"))).contains("\"revision\":5");
+		}
+	}
+
+	/**
+	 * Bodies are read and written in 64 KiB chunks, and so connections are bounded: each
+	 * holds both buffers.
+	 */
+	@Test
+	void theApiConnectorUses64KiBBuffersAndBoundsConnections() {
+		try (RunningService service = RunningService.start(this.dataDir)) {
+			WebServerApplicationContext context = (WebServerApplicationContext) service.context();
+			Connector connector = ((TomcatWebServer) context.getWebServer()).getTomcat().getConnector();
+
+			assertThat(connector.getProperty("socket.appReadBufSize")).hasToString("65536");
+			assertThat(connector.getProperty("socket.appWriteBufSize")).hasToString("65536");
+			assertThat(connector.getProperty("maxConnections")).hasToString("1024");
 		}
 	}
 
