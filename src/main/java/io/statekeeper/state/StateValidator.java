@@ -64,12 +64,12 @@ public class StateValidator {
 	StateValidator(StorageProperties properties, boolean fastPath) {
 		this.maxDocumentLength = properties.maxStateSize().toBytes();
 		this.fastPath = fastPath;
-		int maxString = (int) Math.min(Integer.MAX_VALUE, properties.maxStateSize().toBytes());
+		int maxString = (int) Math.min(Integer.MAX_VALUE, this.maxDocumentLength);
 		this.factory = JsonFactory.builder()
 			.streamReadConstraints(StreamReadConstraints.builder()
 				.maxNestingDepth(MAX_DEPTH)
 				.maxStringLength(maxString)
-				.maxDocumentLength(properties.maxStateSize().toBytes())
+				.maxDocumentLength(this.maxDocumentLength)
 				.build())
 			// duplicate keys are refused at the top level only (below); Jackson's
 			// strict detection on every object costs 2.5x the parse of a large state

@@ -49,7 +49,7 @@ public final class ChecksummedBody {
 	 * @return the body with its checksum
 	 */
 	public static ChecksummedBody of(byte[] bytes) {
-		return new ChecksummedBody(bytes, VersionFormat.sha256Hex(bytes));
+		return new ChecksummedBody(bytes, Sha256.hex(bytes));
 	}
 
 	/**
@@ -66,19 +66,19 @@ public final class ChecksummedBody {
 	static ChecksummedBody read(InputStream in, int length, int hashAlongsideFrom) throws IOException {
 		byte[] bytes = new byte[length];
 		if (length < hashAlongsideFrom) {
-			MessageDigest digest = VersionFormat.sha256();
+			MessageDigest digest = Sha256.digest();
 			int arrived = readInto(in, bytes, (offset, read) -> digest.update(bytes, offset, read));
-			return arrived(bytes, arrived, digest.digest());
+			return arrived(bytes, arrived, Sha256.hex(digest));
 		}
 		BlockingQueue<Integer> arrivedUpTo = new LinkedBlockingQueue<>();
-		Future<byte[]> hashed = HASHERS.submit(() -> {
-			MessageDigest digest = VersionFormat.sha256();
+		Future<String> hashed = HASHERS.submit(() -> {
+			MessageDigest digest = Sha256.digest();
 			int done = 0;
 			for (int upTo = arrivedUpTo.take(); upTo != END; upTo = arrivedUpTo.take()) {
 				digest.update(bytes, done, upTo - done);
 				done = upTo;
 			}
-			return digest.digest();
+			return Sha256.hex(digest);
 		});
 		int arrived;
 		try {
@@ -114,9 +114,8 @@ public final class ChecksummedBody {
 		return offset;
 	}
 
-	private static ChecksummedBody arrived(byte[] bytes, int length, byte[] sha256) {
-		return new ChecksummedBody((length == bytes.length) ? bytes : Arrays.copyOf(bytes, length),
-				VersionFormat.HEX.formatHex(sha256));
+	private static ChecksummedBody arrived(byte[] bytes, int length, String sha256) {
+		return new ChecksummedBody((length == bytes.length) ? bytes : Arrays.copyOf(bytes, length), sha256);
 	}
 
 	/**

@@ -66,7 +66,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	private static final byte[] EMPTY = new byte[0];
 
-	private static final String EMPTY_SHA256 = VersionFormat.sha256Hex(EMPTY);
+	private static final String EMPTY_SHA256 = Sha256.hex(EMPTY);
 
 	private static final DateTimeFormatter QUARANTINE_STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'")
 		.withZone(ZoneOffset.UTC);
@@ -250,7 +250,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		}
 		byte[] stored = this.cipher.encrypt(name, revision, body.bytes());
 		VersionHeader header = new VersionHeader(VersionFormat.FORMAT, name, revision, stored.length,
-				VersionFormat.sha256Hex(stored), updatedAt, false, this.cipher.activeKey(), (long) body.bytes().length,
+				Sha256.hex(stored), updatedAt, false, this.cipher.activeKey(), (long) body.bytes().length,
 				body.sha256(), audit);
 		return commit(header, stored, previous, beforePublish);
 	}
@@ -265,7 +265,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			return stored;
 		}
 		byte[] plain = this.cipher.decrypt(header, stored.body());
-		if (!VersionFormat.sha256Hex(plain).equals(header.plainSha256())) {
+		if (!Sha256.hex(plain).equals(header.plainSha256())) {
 			throw new java.security.GeneralSecurityException("decrypted body does not match plainSha256");
 		}
 		return new StoredVersion(header, plain);
@@ -548,7 +548,8 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		}
 	}
 
-	private void prune(String name, Path versions) {
+	private void prune(String name) {
+		Path versions = this.statesDir.resolve(name).resolve(VERSIONS);
 		try {
 			List<Long> revisions = versionRevisions(versions);
 			List<Long> kept = kept(name, revisions);
@@ -602,7 +603,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		try {
 			this.pruner.execute(() -> {
 				this.pruneQueued.remove(name);
-				prune(name, this.statesDir.resolve(name).resolve(VERSIONS));
+				prune(name);
 			});
 		}
 		catch (java.util.concurrent.RejectedExecutionException ex) {

@@ -50,6 +50,15 @@ public final class Sha256 {
 		return HEX.formatHex(of(bytes));
 	}
 
+	/**
+	 * What a digest fed in pieces comes to, as text.
+	 * @param digest the digest, which this completes
+	 * @return its SHA-256, lowercase hex
+	 */
+	public static String hex(MessageDigest digest) {
+		return HEX.formatHex(digest.digest());
+	}
+
 	private static MessageDigest lookUp() {
 		try {
 			return MessageDigest.getInstance("SHA-256");

@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.zip.CRC32C;
 
 import tools.jackson.core.JacksonException;
@@ -46,8 +45,6 @@ final class VersionFormat {
 
 	/** {@code ,"crc32c":"} + 8 hex digits + {@code "}}. */
 	private static final int CRC_SUFFIX_LENGTH = CRC_FIELD.length + 8 + 2;
-
-	static final HexFormat HEX = HexFormat.of();
 
 	private static final JsonMapper MAPPER = JsonMapper.builder()
 		.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -208,7 +205,7 @@ final class VersionFormat {
 		if (keepBody && header.size() > Integer.MAX_VALUE - 16) {
 			throw new CorruptVersionException(file, "body too large to load");
 		}
-		MessageDigest digest = sha256();
+		MessageDigest digest = Sha256.digest();
 		byte[] body = keepBody ? new byte[(int) header.size()] : null;
 		long count = 0;
 		int start = newline + 1;
@@ -232,7 +229,7 @@ final class VersionFormat {
 		if (count != header.size()) {
 			throw new CorruptVersionException(file, "truncated: " + count + " of " + header.size() + " body bytes");
 		}
-		if (!HEX.formatHex(digest.digest()).equals(header.sha256())) {
+		if (!Sha256.hex(digest).equals(header.sha256())) {
 			throw new CorruptVersionException(file, "body sha256 mismatch");
 		}
 		return new StoredVersion(header, body);
@@ -245,19 +242,6 @@ final class VersionFormat {
 			}
 		}
 		return -1;
-	}
-
-	/**
-	 * Lowercase hex SHA-256.
-	 * @param bytes the bytes
-	 * @return the digest in hex
-	 */
-	static String sha256Hex(byte[] bytes) {
-		return HEX.formatHex(sha256().digest(bytes));
-	}
-
-	static MessageDigest sha256() {
-		return Sha256.digest();
 	}
 
 	private static long crc32c(byte[] bytes, int length) {

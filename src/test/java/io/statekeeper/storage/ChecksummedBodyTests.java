@@ -32,50 +32,54 @@ class ChecksummedBodyTests {
 		};
 	}
 
-	/** Hashed on the reading thread, or by the second thread behind it. */
+	/** Each size hashed on the reading thread, and by the second thread behind it. */
+	private static Stream<Arguments> bothWays(Integer... sizes) {
+		return Stream.of(sizes).flatMap((size) -> Stream.of(Arguments.of(size, INLINE), Arguments.of(size, ALONGSIDE)));
+	}
+
+	private static byte[] randomBytes(int size) {
+		byte[] bytes = new byte[size];
+		new Random(size).nextBytes(bytes);
+		return bytes;
+	}
+
 	static Stream<Arguments> sizesAndWays() {
-		return Stream.of(0, 1, 8191, 65536, 65537, 300_000)
-			.flatMap((size) -> Stream.of(Arguments.of(size, INLINE), Arguments.of(size, ALONGSIDE)));
+		return bothWays(0, 1, 8191, 65536, 65537, 300_000);
 	}
 
 	@ParameterizedTest
 	@MethodSource("sizesAndWays")
 	void aBodyReadInPiecesHasTheChecksumOfItsBytes(int size, int hashAlongsideFrom) throws IOException {
-		byte[] bytes = new byte[size];
-		new Random(size).nextBytes(bytes);
+		byte[] bytes = randomBytes(size);
 
 		ChecksummedBody body = ChecksummedBody.read(trickling(bytes, 7919), size, hashAlongsideFrom);
 
 		assertThat(body.bytes()).isEqualTo(bytes);
-		assertThat(body.sha256()).isEqualTo(VersionFormat.sha256Hex(bytes))
-			.isEqualTo(ChecksummedBody.of(bytes).sha256());
+		assertThat(body.sha256()).isEqualTo(Sha256.hex(bytes)).isEqualTo(ChecksummedBody.of(bytes).sha256());
 	}
 
 	static Stream<Arguments> arrivalsAndWays() {
-		return Stream.of(0, 1, 70_000)
-			.flatMap((size) -> Stream.of(Arguments.of(size, INLINE), Arguments.of(size, ALONGSIDE)));
+		return bothWays(0, 1, 70_000);
 	}
 
 	@ParameterizedTest
 	@MethodSource("arrivalsAndWays")
 	void aStreamThatEndsEarlyGivesWhatArrivedWithItsChecksum(int arrived, int hashAlongsideFrom) throws IOException {
-		byte[] bytes = new byte[arrived];
-		new Random(arrived).nextBytes(bytes);
+		byte[] bytes = randomBytes(arrived);
 
 		ChecksummedBody body = ChecksummedBody.read(trickling(bytes, 4096), 100_000, hashAlongsideFrom);
 
 		assertThat(body.bytes()).isEqualTo(bytes);
-		assertThat(body.sha256()).isEqualTo(VersionFormat.sha256Hex(bytes));
+		assertThat(body.sha256()).isEqualTo(Sha256.hex(bytes));
 	}
 
 	@Test
 	void theDefaultHashesALargeBodyAlongsideAndItsChecksumIsTheBodys() throws IOException {
-		byte[] bytes = new byte[ChecksummedBody.HASH_ALONGSIDE_FROM * 3 + 17];
-		new Random(3).nextBytes(bytes);
+		byte[] bytes = randomBytes(ChecksummedBody.HASH_ALONGSIDE_FROM * 3 + 17);
 
 		ChecksummedBody body = ChecksummedBody.read(trickling(bytes, 65536), bytes.length);
 
-		assertThat(body.sha256()).isEqualTo(VersionFormat.sha256Hex(bytes));
+		assertThat(body.sha256()).isEqualTo(Sha256.hex(bytes));
 	}
 
 	/**
@@ -86,8 +90,7 @@ class ChecksummedBodyTests {
 	@Test
 	@Timeout(60)
 	void aBodyThatFailsMidwayFailsTheReadAndLeavesNoHashingThreadWaiting() throws IOException {
-		byte[] bytes = new byte[200_000];
-		new Random(5).nextBytes(bytes);
+		byte[] bytes = randomBytes(200_000);
 		int failures = Runtime.getRuntime().availableProcessors() * 2 + 1;
 		for (int i = 0; i < failures; i++) {
 			InputStream failing = new SequenceInputStream(new ByteArrayInputStream(bytes, 0, 100_000),
@@ -103,7 +106,7 @@ class ChecksummedBodyTests {
 
 		ChecksummedBody body = ChecksummedBody.read(trickling(bytes, 4096), bytes.length, ALONGSIDE);
 
-		assertThat(body.sha256()).isEqualTo(VersionFormat.sha256Hex(bytes));
+		assertThat(body.sha256()).isEqualTo(Sha256.hex(bytes));
 	}
 
 }

@@ -61,7 +61,7 @@ class EncryptionTests {
 		}
 		byte[] file = Files.readAllBytes(StorageTestSupport.current(this.dataDir, "prod"));
 		assertThat(new String(file, StandardCharsets.ISO_8859_1)).doesNotContain("hunter2").contains("\"key\":\"k1\"");
-		assertThat(header.checksum()).isEqualTo("sha256:" + VersionFormat.sha256Hex(this.secret));
+		assertThat(header.checksum()).isEqualTo("sha256:" + Sha256.hex(this.secret));
 		assertThat(header.stateSize()).isEqualTo(this.secret.length);
 
 		try (FileStateRepository repository = open(cipher("k1", "k1", k1))) {
@@ -164,7 +164,7 @@ class EncryptionTests {
 			var put = service.put("/api/v1/states/prod", this.secret);
 			assertThat(put.statusCode()).isEqualTo(201);
 			assertThat(io.statekeeper.RunningService.text(put))
-				.contains("\"checksum\":\"sha256:" + VersionFormat.sha256Hex(this.secret) + "\"")
+				.contains("\"checksum\":\"sha256:" + Sha256.hex(this.secret) + "\"")
 				.contains("\"size\":" + this.secret.length);
 			assertThat(service.get("/api/v1/states/prod").body()).isEqualTo(this.secret);
 		}

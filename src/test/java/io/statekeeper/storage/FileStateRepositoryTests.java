@@ -101,7 +101,7 @@ class FileStateRepositoryTests {
 			assertThat(state.condition()).isEqualTo(Condition.OK);
 			assertThat(state.current().body()).isEqualTo(odd);
 			assertThat(state.current().header()).isEqualTo(header);
-			assertThat(state.current().header().sha256()).isEqualTo(VersionFormat.sha256Hex(odd));
+			assertThat(state.current().header().sha256()).isEqualTo(Sha256.hex(odd));
 		});
 	}
 
@@ -206,8 +206,8 @@ class FileStateRepositoryTests {
 		byte[] before = Files.readAllBytes(current(this.dataDir, "prod"));
 		byte[] large = SampleStates.of(600 * 1024, 2);
 		Instant at = Instant.parse("2026-11-27T02:30:00.123456Z");
-		long headerLength = VersionFormat.encodeHeader(new VersionHeader(VersionFormat.FORMAT, "prod", 2, large.length,
-				VersionFormat.sha256Hex(large), at, false)).length;
+		long headerLength = VersionFormat.encodeHeader(
+				new VersionHeader(VersionFormat.FORMAT, "prod", 2, large.length, Sha256.hex(large), at, false)).length;
 		long offset = switch (where) {
 			case "header" -> 5;
 			case "first body byte" -> headerLength;
@@ -431,6 +431,32 @@ class FileStateRepositoryTests {
 		assertThat(keptFiles("prod")).containsExactlyInAnyOrder("5.json", "4.json");
 		assertThat(counter(this.registry, "statekeeper.state.backups.pruned")).isEqualTo(3);
 		assertThat(this.registry.get("statekeeper.state.backups").gauge().value()).isEqualTo(2);
+	}
+
+	/**
+	 * A prune that fails costs nothing but disk: the write stands, nothing is lost, the
+	 * listing is as pruning would leave it, and the next write's prune removes the rest.
+	 */
+	@Test
+	void aFailedPruneLeavesTheVersionForTheNextWriteToRemove() throws IOException {
+		start(properties(this.dataDir, 1, StorageProperties.OnCorruption.HOLD)).loadAll();
+		VersionHeader one = write("prod", null, 1, state("a"));
+		VersionHeader two = write("prod", one, 2, state("b"));
+		assertThat(this.repository.awaitPruned(Duration.ofSeconds(10))).isTrue();
+		this.io.fail(Op.DELETE, ".json", FaultyStorageIo::ioError, 1);
+
+		VersionHeader three = write("prod", two, 3, state("c"));
+
+		assertThat(this.repository.awaitPruned(Duration.ofSeconds(10))).isTrue();
+		assertThat(keptFiles("prod")).containsExactlyInAnyOrder("2.json", "1.json");
+		assertThat(this.repository.versions("prod")).extracting(VersionHeader::revision).containsExactly(2L);
+		assertThat(body(current(this.dataDir, "prod"))).isEqualTo(state("c"));
+		assertThat(this.repository.readVersion("prod", 2).body()).isEqualTo(state("b"));
+
+		write("prod", three, 4, state("d"));
+
+		assertThat(this.repository.awaitPruned(Duration.ofSeconds(10))).isTrue();
+		assertThat(keptFiles("prod")).containsExactly("3.json");
 	}
 
 	/** Closing lets a queued prune finish before the data directory is released. */

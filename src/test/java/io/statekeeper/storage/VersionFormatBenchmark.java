@@ -73,7 +73,7 @@ public class VersionFormatBenchmark {
 	@Benchmark
 	public byte[] encode() {
 		VersionHeader header = new VersionHeader(VersionFormat.FORMAT, "bench", 2, this.body.length,
-				VersionFormat.sha256Hex(this.body), Instant.EPOCH, false);
+				Sha256.hex(this.body), Instant.EPOCH, false);
 		return VersionFormat.encodeHeader(header);
 	}
 

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -123,6 +124,10 @@ class FaultMatrixTests {
 				acknowledged = StorageTestSupport.state("r" + i);
 				service.put("s", acknowledged, Precondition.NONE);
 			}
+			// pruning runs behind the writes: the setup's must be done before the fault
+			// is set, and the operation's before it is cleared, or a DELETE fault would
+			// hit the wrong prune or none
+			assertThat(repository.awaitPruned(Duration.ofSeconds(10))).isTrue();
 			inFlight = switch (operation) {
 				case "put" -> StorageTestSupport.state("r4");
 				case "restore" -> StorageTestSupport.state("r2");
@@ -149,6 +154,7 @@ class FaultMatrixTests {
 				failure = ex;
 				status = ProblemHandler.statusFor(ex.getReason());
 			}
+			assertThat(repository.awaitPruned(Duration.ofSeconds(10))).isTrue();
 			io.clearFaults();
 			String outcome = (failure == null) ? "success" : "failed";
 			long setupPuts = (operation.equals("put") && failure == null) ? 3 : 0;
@@ -183,6 +189,14 @@ class FaultMatrixTests {
 				// and short writes (the write loop completes them)
 				assertThat(op == Op.DELETE || fault == Fault.SHORT_WRITE).as("a fault in %s was swallowed", op)
 					.isTrue();
+				if (op == Op.DELETE) {
+					// the fault did reach the prune: the version it would have removed
+					// is still there, one beyond backups-kept
+					try (Stream<Path> kept = Files
+						.list(StorageTestSupport.stateDir(dataDir, "s").resolve("versions"))) {
+						assertThat(kept.count()).isEqualTo(3);
+					}
+				}
 				acknowledged = inFlight;
 			}
 		}
