@@ -73,6 +73,14 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	private static final int READ_BACK_BUFFER_SIZE = 256 * 1024;
 
+	/**
+	 * A body goes to its file in slices of at most this size. The JDK copies a heap
+	 * buffer into a temporary direct one before each write and keeps that buffer for the
+	 * thread, so one write of a whole 32 MiB body would leave 32 MiB of direct memory
+	 * with every request thread that ever wrote one.
+	 */
+	static final int WRITE_SLICE = 256 * 1024;
+
 	/** Direct buffers for reading written files back, one per concurrent writer. */
 	private static final java.util.concurrent.BlockingQueue<ByteBuffer> READ_BACK_BUFFERS = new java.util.concurrent.ArrayBlockingQueue<>(
 			16);
@@ -408,7 +416,9 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	private void writeTemp(Path temp, byte[] headerLine, byte[] body) throws IOException {
 		createForced(temp, (channel) -> {
 			writeFully(channel, ByteBuffer.wrap(headerLine));
-			writeFully(channel, ByteBuffer.wrap(body));
+			for (int offset = 0; offset < body.length; offset += WRITE_SLICE) {
+				writeFully(channel, ByteBuffer.wrap(body, offset, Math.min(WRITE_SLICE, body.length - offset)));
+			}
 		});
 	}
 

@@ -118,6 +118,30 @@ class FileStateRepositoryTests {
 	}
 
 	@Test
+	void aLargeBodyLeavesNoDirectBufferOfItsSizeWithTheWritingThread() throws Exception {
+		start().loadAll();
+		byte[] big = SampleStates.of(16 * 1024 * 1024, 1);
+		java.lang.management.BufferPoolMXBean direct = java.lang.management.ManagementFactory
+			.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)
+			.stream()
+			.filter((pool) -> pool.getName().equals("direct"))
+			.findFirst()
+			.orElseThrow();
+		long[] grown = new long[1];
+		// the JDK keeps its temporary direct buffers per thread until the thread ends
+		Thread writer = new Thread(() -> {
+			long before = direct.getMemoryUsed();
+			write("big", null, 1, big);
+			grown[0] = direct.getMemoryUsed() - before;
+		});
+		writer.start();
+		writer.join();
+
+		assertThat(body(current(this.dataDir, "big"))).isEqualTo(big);
+		assertThat(grown[0]).isLessThan(4L * 1024 * 1024);
+	}
+
+	@Test
 	void filesAre0600AndDirectories0700() throws IOException {
 		start().loadAll();
 		VersionHeader first = write("prod", null, 1, state("a"));
