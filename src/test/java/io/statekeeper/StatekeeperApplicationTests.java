@@ -189,6 +189,9 @@ class StatekeeperApplicationTests {
 		assertThatException()
 			.isThrownBy(() -> RunningService.start(this.dataDir, "statekeeper.storage.lock-timeout=0s"))
 			.satisfies((ex) -> assertThat(messages(ex)).contains("lock-timeout must be positive"));
+		assertThatException()
+			.isThrownBy(() -> RunningService.start(this.dataDir, "statekeeper.storage.max-body-memory=1MB"))
+			.satisfies((ex) -> assertThat(messages(ex)).contains("max-body-memory must be at least max-state-size"));
 	}
 
 	@Test

@@ -58,10 +58,16 @@ public class StateController {
 
 	private static final CacheControl NO_CACHE = CacheControl.noCache().cachePrivate();
 
+	/** A chunked body is read, and its reservation grown, this much at a time. */
+	private static final int CHUNKED_READ = 64 * 1024;
+
 	private final StateService service;
 
-	StateController(StateService service) {
+	private final BodyMemory bodyMemory;
+
+	StateController(StateService service, BodyMemory bodyMemory) {
 		this.service = service;
+		this.bodyMemory = bodyMemory;
 	}
 
 	@GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
@@ -134,9 +140,10 @@ public class StateController {
 		StateService.checkName(name);
 		requireUtf8(request);
 		Precondition precondition = Precondition.parse(ifMatch, ifNoneMatch);
-		StateService.WriteResult result = this.service.put(name, readBody(request, this.service.maxStateSize()),
-				precondition);
-		return written(result);
+		try (BodyMemory.Reservation memory = this.bodyMemory.open()) {
+			return written(
+					this.service.put(name, readBody(request, this.service.maxStateSize(), memory), precondition));
+		}
 	}
 
 	@DeleteMapping("/{name}")
@@ -230,22 +237,30 @@ public class StateController {
 	 * {@code Content-Length} before reading, or while streaming a chunked body. With a
 	 * declared length it goes straight into an array of that size (a large state is held
 	 * once, not in chunks and again as their concatenation) and is checksummed as it
-	 * arrives.
+	 * arrives. Its size is reserved in {@code memory} before it is read, a chunked body's
+	 * as it grows.
 	 */
-	private static ChecksummedBody readBody(HttpServletRequest request, long max) throws IOException {
+	private static ChecksummedBody readBody(HttpServletRequest request, long max, BodyMemory.Reservation memory)
+			throws IOException {
 		long declared = request.getContentLengthLong();
 		if (declared > max) {
 			throw tooLarge(declared, max);
 		}
 		InputStream in = request.getInputStream();
 		if (declared >= 0) {
+			memory.cover(declared);
 			return ChecksummedBody.read(in, (int) declared);
 		}
-		byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, max + 1));
-		if (body.length > max) {
-			throw tooLarge(body.length, max);
+		java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+		byte[] chunk = new byte[CHUNKED_READ];
+		for (int read = in.read(chunk); read >= 0; read = in.read(chunk)) {
+			if (body.size() + (long) read > max) {
+				throw tooLarge(body.size() + (long) read, max);
+			}
+			memory.cover(body.size() + (long) read);
+			body.write(chunk, 0, read);
 		}
-		return ChecksummedBody.of(body);
+		return ChecksummedBody.of(body.toByteArray());
 	}
 
 	private static StateProblemException tooLarge(long size, long max) {

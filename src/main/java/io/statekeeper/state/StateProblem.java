@@ -35,6 +35,8 @@ public enum StateProblem {
 
 	BUSY("state-busy", HttpStatus.SERVICE_UNAVAILABLE, "Another write to this state is in progress"),
 
+	OVERLOADED("too-many-large-writes", HttpStatus.SERVICE_UNAVAILABLE, "Too many large writes at once"),
+
 	HELD("state-held", HttpStatus.SERVICE_UNAVAILABLE, "State is damaged and held"),
 
 	UNRECOVERABLE("state-unrecoverable", HttpStatus.SERVICE_UNAVAILABLE, "State is damaged and unrecoverable");

@@ -24,13 +24,16 @@ import org.springframework.validation.annotation.Validated;
  * @param lockTimeout how long a writer waits for another writer of the same state before
  * giving up with 503
  * @param onCorruption what start-up does with a state whose current version is damaged
+ * @param maxBodyMemory how many bytes of request bodies are held at once; a PUT that
+ * finds no room within {@code lockTimeout} is refused with 503. Unset: a quarter of the
+ * heap, and at least {@code maxStateSize}
  */
 @ConfigurationProperties("statekeeper.storage")
 @Validated
 public record StorageProperties(@NotNull @DefaultValue("./data") Path dataDir,
 		@Min(0) @Max(1000) @DefaultValue("5") int backupsKept, @NotNull @DefaultValue("32MB") DataSize maxStateSize,
 		@NotNull @DefaultValue("64MB") DataSize minFreeSpace, @NotNull @DefaultValue("10s") Duration lockTimeout,
-		@NotNull @DefaultValue("hold") OnCorruption onCorruption) {
+		@NotNull @DefaultValue("hold") OnCorruption onCorruption, DataSize maxBodyMemory) {
 
 	public StorageProperties {
 		if (maxStateSize != null && (maxStateSize.toBytes() < 1 || maxStateSize.toBytes() > 1L << 30)) {
@@ -40,6 +43,10 @@ public record StorageProperties(@NotNull @DefaultValue("./data") Path dataDir,
 		if (minFreeSpace != null && minFreeSpace.isNegative()) {
 			throw new IllegalArgumentException(
 					"statekeeper.storage.min-free-space must not be negative, was " + minFreeSpace);
+		}
+		if (maxBodyMemory != null && maxStateSize != null && maxBodyMemory.toBytes() < maxStateSize.toBytes()) {
+			throw new IllegalArgumentException("statekeeper.storage.max-body-memory must be at least max-state-size ("
+					+ maxStateSize + "), was " + maxBodyMemory);
 		}
 		if (lockTimeout != null && (lockTimeout.isNegative() || lockTimeout.isZero())) {
 			throw new IllegalArgumentException("statekeeper.storage.lock-timeout must be positive, was " + lockTimeout);

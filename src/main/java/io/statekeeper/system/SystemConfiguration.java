@@ -7,6 +7,10 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import io.statekeeper.state.BodyMemory;
 import io.statekeeper.storage.EncryptionProperties;
 import io.statekeeper.storage.StateCipher;
 import io.statekeeper.storage.StorageIo;
@@ -27,6 +31,22 @@ class SystemConfiguration {
 	@Bean
 	StateCipher stateCipher(EncryptionProperties encryption) {
 		return StateCipher.of(encryption);
+	}
+
+	@Bean
+	BodyMemory bodyMemory(StorageProperties storage, MeterRegistry registry) {
+		long limit = (storage.maxBodyMemory() != null) ? storage.maxBodyMemory().toBytes()
+				: BodyMemory.defaultLimit(storage.maxStateSize().toBytes());
+		BodyMemory memory = new BodyMemory(limit, storage.lockTimeout());
+		Gauge.builder("statekeeper.bodies.memory.reserved", memory, BodyMemory::reserved)
+			.description("Bytes of request bodies being received and written")
+			.baseUnit("bytes")
+			.register(registry);
+		Gauge.builder("statekeeper.bodies.memory.limit", memory, BodyMemory::limit)
+			.description("Bytes of request bodies held at once (statekeeper.storage.max-body-memory)")
+			.baseUnit("bytes")
+			.register(registry);
+		return memory;
 	}
 
 	@Bean

@@ -50,6 +50,16 @@ class StateControllerTests {
 	@MockitoBean
 	StateService service;
 
+	@org.springframework.boot.test.context.TestConfiguration(proxyBeanMethods = false)
+	static class Memory {
+
+		@org.springframework.context.annotation.Bean
+		BodyMemory bodyMemory() {
+			return new BodyMemory(1024 * 1024, java.time.Duration.ofSeconds(1));
+		}
+
+	}
+
 	@BeforeEach
 	void limits() {
 		given(this.service.maxStateSize()).willReturn(1024L);

@@ -54,7 +54,7 @@ class StateServiceTests {
 		stop();
 		StorageProperties base = StorageTestSupport.properties(this.dataDir);
 		StorageProperties properties = new StorageProperties(base.dataDir(), base.backupsKept(), base.maxStateSize(),
-				base.minFreeSpace(), lockTimeout, base.onCorruption());
+				base.minFreeSpace(), lockTimeout, base.onCorruption(), null);
 		this.registry = new SimpleMeterRegistry();
 		this.repository = new FileStateRepository(properties, io, Clock.systemUTC(), this.registry);
 		this.service = new StateService(this.repository, new StateValidator(properties), properties, Clock.systemUTC(),

@@ -48,7 +48,7 @@ public class StateValidatorBenchmark {
 	public void setUp() {
 		this.body = SampleStates.of(this.size, 1);
 		this.validator = new StateValidator(new StorageProperties(Path.of("unused"), 5, DataSize.ofMegabytes(32),
-				DataSize.ofBytes(0), Duration.ofSeconds(10), StorageProperties.OnCorruption.HOLD), this.fastPath);
+				DataSize.ofBytes(0), Duration.ofSeconds(10), StorageProperties.OnCorruption.HOLD, null), this.fastPath);
 	}
 
 	@Benchmark
