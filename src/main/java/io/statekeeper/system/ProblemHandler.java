@@ -20,6 +20,7 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
+import org.springframework.web.util.DisconnectedClientHelper;
 
 import io.statekeeper.state.StateProblem;
 import io.statekeeper.state.StateProblemException;
@@ -39,6 +40,10 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 	static final String RETRY_AFTER_SECONDS = "5";
 
 	private static final Logger logger = LoggerFactory.getLogger(ProblemHandler.class);
+
+	/** Logs a client that went away at DEBUG (its stack at TRACE) under this category. */
+	private static final DisconnectedClientHelper DISCONNECTED = new DisconnectedClientHelper(
+			"io.statekeeper.disconnected-client");
 
 	@ExceptionHandler
 	ResponseEntity<Object> handleStateProblem(StateProblemException ex, WebRequest request) {
@@ -92,6 +97,11 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 
 	@ExceptionHandler
 	ResponseEntity<Object> handleUnexpected(Exception ex, WebRequest request) {
+		if (DISCONNECTED.checkAndLogClientDisconnectedException(ex)) {
+			// the client went away mid-request (nothing was written): no one to answer,
+			// nothing for an operator to fix
+			return null;
+		}
 		logger.error("Unexpected error", ex);
 		ProblemDetail body = problem(HttpStatus.INTERNAL_SERVER_ERROR, "internal-error", "Internal error",
 				"An unexpected error occurred; it was logged");

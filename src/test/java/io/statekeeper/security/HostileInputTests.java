@@ -18,9 +18,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import io.statekeeper.ChildProcess;
 import io.statekeeper.RunningService;
@@ -100,6 +104,31 @@ class HostileInputTests {
 		assertThat(response).startsWith("HTTP/1.1 400");
 		assertThat(response).contains("application/problem+json");
 		assertCleanProblem(response);
+		assertNothingChanged();
+	}
+
+	@Test
+	@ExtendWith(OutputCaptureExtension.class)
+	void aClientThatLeavesMidBodyChangesNothingAndIsNotLoggedAsAnError(CapturedOutput output) throws IOException {
+		io.micrometer.core.instrument.MeterRegistry registry = this.service.context()
+			.getBean(io.micrometer.core.instrument.MeterRegistry.class);
+		java.util.function.LongSupplier puts = () -> registry.find("http.server.requests")
+			.tag("method", "PUT")
+			.timers()
+			.stream()
+			.mapToLong(io.micrometer.core.instrument.Timer::count)
+			.sum();
+		long before = puts.getAsLong();
+		try (Socket socket = new Socket("localhost", this.service.api("/").getPort())) {
+			socket.getOutputStream()
+				.write(("PUT /api/v1/states/prod HTTP/1.1\r\nHost: localhost\r\nAuthorization: " + RunningService.BEARER
+						+ "\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"version\":")
+					.getBytes(StandardCharsets.ISO_8859_1));
+		}
+		org.awaitility.Awaitility.await()
+			.atMost(java.time.Duration.ofSeconds(20))
+			.until(() -> puts.getAsLong() > before);
+		assertThat(output.getOut()).doesNotContain("Unexpected error", "ClientAbortException");
 		assertNothingChanged();
 	}
 
