@@ -57,6 +57,9 @@ public class Bench {
 
 	static int warmSeconds = 20;
 
+	/** The PUT latencies are measured in this many interleaved rounds. */
+	static final int ROUNDS = 3;
+
 	static Path work;
 
 	public static void main(String[] args) throws Exception {
@@ -78,8 +81,9 @@ public class Bench {
 		System.out.printf("machine: %d cores, %s, %s; java %s%n", Runtime.getRuntime().availableProcessors(),
 				System.getProperty("os.name") + " " + System.getProperty("os.version"), Files.getFileStore(work),
 				System.getProperty("java.version"));
-		System.out.printf("method: wrk, %d s per figure after %d s of warm-up per target; floor: %d durable "
-				+ "replaces, measured right before each size%n%n", seconds, warmSeconds, floorIterations);
+		System.out.printf("method: wrk, %d s per figure after %d s of warm-up per target; PUT latency in %d rounds "
+				+ "of %d durable replaces (the floor), then %d s on each target%n%n", seconds, warmSeconds, ROUNDS,
+				floorIterations / ROUNDS, roundSeconds());
 		try {
 			int ab = options.indexOf("--ab");
 			if (ab >= 0) {
@@ -116,19 +120,34 @@ public class Bench {
 				target.wrk(target.getScript("warm-get", null), 2, warmSeconds / 4);
 			}
 
-			System.out.println("== sequential PUT latency, one client (ms)");
-			System.out.printf("%-8s %10s %10s | %10s %10s %8s | %10s %10s %8s%n", "size", "floor p50", "floor p99",
-					"sk p50", "sk p99", "sk/floor", "etcd p50", "etcd p99", "sk/etcd");
+			System.out.println("== sequential PUT latency, one client (ms): medians of " + ROUNDS
+					+ " interleaved rounds");
+			System.out.printf("%-8s %10s %10s | %10s %10s %8s %13s | %10s %10s %8s%n", "size", "floor p50", "floor p99",
+					"sk p50", "sk p99", "sk/floor", "(rounds)", "etcd p50", "etcd p99", "sk/etcd");
 			for (Map.Entry<String, Integer> size : SIZES.entrySet()) {
 				byte[] body = state(size.getValue(), 2);
-				double[] f = floor(work.resolve("floor"), body);
-				Wrk s = statekeeper.wrk(statekeeper.putScript("lat-" + size.getKey(), body, false), 1, seconds);
-				Wrk e = (etcd != null && size.getValue() <= 1024 * 1024)
-						? etcd.wrk(etcd.putScript("lat-" + size.getKey(), body, false), 1, seconds) : null;
-				System.out.printf("%-8s %10.2f %10.2f | %10.2f %10.2f %8.2f | %10s %10s %8s%n", size.getKey(), f[0],
-						f[1], s.p50, s.p99, s.p50 / f[0], (e != null) ? String.format("%.2f", e.p50) : "-",
-						(e != null) ? String.format("%.2f", e.p99) : "-",
-						(e != null) ? String.format("%.2f", s.p50 / e.p50) : "-");
+				boolean withEtcd = etcd != null && size.getValue() <= 1024 * 1024;
+				double[][] rounds = new double[ROUNDS][];
+				for (int round = 0; round < ROUNDS; round++) {
+					// floor, service and etcd one after the other, round after round, so
+					// that each ratio compares runs a few seconds apart on the same disk
+					double[] f = floor(work.resolve("floor"), body, floorIterations / ROUNDS);
+					Wrk s = statekeeper.wrk(statekeeper.putScript("lat-" + size.getKey(), body, false), 1,
+							roundSeconds());
+					Wrk e = withEtcd ? etcd.wrk(etcd.putScript("lat-" + size.getKey(), body, false), 1, roundSeconds())
+							: null;
+					rounds[round] = new double[] { f[0], f[1], s.p50, s.p99, s.p50 / f[0],
+							(e != null) ? e.p50 : Double.NaN, (e != null) ? e.p99 : Double.NaN,
+							(e != null) ? s.p50 / e.p50 : Double.NaN };
+				}
+				double[] ratios = column(rounds, 4);
+				System.out.printf("%-8s %10.2f %10.2f | %10.2f %10.2f %8.2f %13s | %10s %10s %8s%n", size.getKey(),
+						median(column(rounds, 0)), median(column(rounds, 1)), median(column(rounds, 2)),
+						median(column(rounds, 3)), median(ratios),
+						String.format("(%.2f-%.2f)", ratios[0], ratios[ratios.length - 1]),
+						withEtcd ? String.format("%.2f", median(column(rounds, 5))) : "-",
+						withEtcd ? String.format("%.2f", median(column(rounds, 6))) : "-",
+						withEtcd ? String.format("%.2f", median(column(rounds, 7))) : "-");
 			}
 
 			System.out.println();
@@ -237,6 +256,8 @@ public class Bench {
 			service.stop();
 		}
 
+		crowd();
+
 		// the smallest heap a 32 MiB PUT (and GET) succeeds in, against an idle service's
 		int idle = smallestHeap(1024);
 		int large = smallestHeap(32 * 1024 * 1024);
@@ -260,6 +281,53 @@ public class Bench {
 		double fullStart = timeStart(big);
 		System.out.printf("start-up verifying 1 GiB (1,024 x 1 MiB, %s page cache): ready in %.1f s "
 				+ "(an empty store: %.1f s)%n", cold ? "cold" : "warm", fullStart, emptyStart);
+	}
+
+	/**
+	 * Eight clients PUT 30 MiB states at once into a 512 MiB heap, three times over: each
+	 * PUT is stored or refused with 503 (max-body-memory), none fails, and what is stored
+	 * reads back.
+	 */
+	static void crowd() throws Exception {
+		int clients = 8;
+		int size = 30 * 1024 * 1024;
+		Target service = Target.statekeeper(work.resolve("crowd"), "-Xmx512m");
+		java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+		try {
+			Map<Integer, Integer> statuses = new java.util.TreeMap<>();
+			byte[][] stored = new byte[clients][];
+			for (int round = 0; round < 3; round++) {
+				List<java.util.concurrent.Future<Integer>> puts = new ArrayList<>();
+				byte[][] bodies = new byte[clients][];
+				for (int i = 0; i < clients; i++) {
+					bodies[i] = state(size, round * clients + i);
+					HttpRequest put = service.put("crowd-" + i, bodies[i]);
+					puts.add(pool.submit(() -> CLIENT.send(put, HttpResponse.BodyHandlers.discarding()).statusCode()));
+				}
+				for (int i = 0; i < clients; i++) {
+					int status = puts.get(i).get();
+					statuses.merge(status, 1, Integer::sum);
+					if (status / 100 == 2) {
+						stored[i] = bodies[i];
+					}
+				}
+			}
+			int readBack = 0;
+			for (int i = 0; i < clients; i++) {
+				HttpResponse<byte[]> got = CLIENT.send(service.get("crowd-" + i), HttpResponse.BodyHandlers.ofByteArray());
+				if ((stored[i] == null) ? got.statusCode() == 404 : Arrays.equals(got.body(), stored[i])) {
+					readBack++;
+				}
+			}
+			System.out.printf("%d clients x 30 MiB PUTs at once, -Xmx512m, 3 rounds: status %s; %d of %d states read "
+					+ "back as last stored; direct buffers %d MiB; live heap %d MiB%n", clients, statuses, readBack,
+					clients, service.directMiB(), service.liveHeapMiB());
+		}
+		finally {
+			pool.shutdown();
+			service.stop();
+			deleteTree(work.resolve("crowd"));
+		}
 	}
 
 	static double timeStart(Path dir) throws Exception {
@@ -374,11 +442,25 @@ public class Bench {
 
 	// ------------------------------------------------------------------ the floor
 
-	static double[] floor(Path dir, byte[] body) throws IOException {
+	/** Each round's share of the seconds per figure, at least two. */
+	static int roundSeconds() {
+		return Math.max(2, (seconds + ROUNDS - 1) / ROUNDS);
+	}
+
+	/** One column of the rows, sorted. */
+	static double[] column(double[][] rows, int index) {
+		return Arrays.stream(rows).mapToDouble((row) -> row[index]).sorted().toArray();
+	}
+
+	static double median(double[] sorted) {
+		return sorted[sorted.length / 2];
+	}
+
+	static double[] floor(Path dir, byte[] body, int iterations) throws IOException {
 		Files.createDirectories(dir);
 		Path target = dir.resolve("current.json");
-		double[] samples = new double[floorIterations];
-		for (int i = 0; i < floorIterations; i++) {
+		double[] samples = new double[iterations];
+		for (int i = 0; i < iterations; i++) {
 			long start = System.nanoTime();
 			Path temp = dir.resolve(".tmp-" + i);
 			try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -653,6 +735,18 @@ public class Bench {
 			}
 			return new Wrk(requests / elapsed, (conditional ? okCount : requests - failed) / elapsed,
 					percentile(output, "50%"), percentile(output, "99%"));
+		}
+
+		/** The JVM's direct buffer pool, as the service's own metrics report it. */
+		long directMiB() throws Exception {
+			HttpRequest request = HttpRequest
+				.newBuilder(URI.create("http://127.0.0.1:" + this.management + "/actuator/prometheus"))
+				.header("Authorization", this.authorization)
+				.build();
+			String metrics = CLIENT.send(request, HttpResponse.BodyHandlers.ofString()).body();
+			Matcher used = Pattern.compile("(?m)^jvm_buffer_memory_used_bytes\\{id=\"direct\"\\} (\\S+)")
+				.matcher(metrics);
+			return used.find() ? (long) (Double.parseDouble(used.group(1)) / (1 << 20)) : -1;
 		}
 
 		long liveHeapMiB() throws Exception {
