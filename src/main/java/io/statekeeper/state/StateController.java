@@ -131,7 +131,8 @@ public class StateController {
 	@ApiResponse(responseCode = "413", description = "Larger than statekeeper.storage.max-state-size")
 	@ApiResponse(responseCode = "415", description = "Not application/json")
 	@ApiResponse(responseCode = "422", description = "JSON, but not a state")
-	@ApiResponse(responseCode = "503", description = "Busy, damaged, or the store is unavailable (Retry-After)")
+	@ApiResponse(responseCode = "503",
+			description = "Busy, too many large writes at once, damaged, or the store is unavailable (Retry-After)")
 	@ApiResponse(responseCode = "507", description = "The store is full")
 	ResponseEntity<StateSummary> put(@PathVariable String name,
 			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
