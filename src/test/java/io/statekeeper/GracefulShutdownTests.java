@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.statekeeper.storage.HeldFsyncIo;
+import io.statekeeper.storage.FaultyStorageIo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -33,12 +33,14 @@ class GracefulShutdownTests {
 	@Test
 	void anInFlightWriteFinishesAndIsAcknowledgedDuringShutdown() throws Exception {
 		byte[] second = "{\"version\":2,\"resources\":{},\"metadata\":{}}".getBytes(StandardCharsets.UTF_8);
-		HeldFsyncIo io = new HeldFsyncIo();
+		FaultyStorageIo io = new FaultyStorageIo();
+		CountDownLatch entered = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
 		RunningService service = RunningService.start(this.dataDir, io);
 		assertThat(service.put("/api/v1/states/prod", "{\"version\":1,\"resources\":{},\"metadata\":{}}".getBytes())
 			.statusCode()).isEqualTo(201);
 
-		io.arm();
+		io.holdNext(FaultyStorageIo.Op.FORCE, entered, release);
 		HttpClient client = HttpClient.newHttpClient();
 		CompletableFuture<HttpResponse<String>> inFlight = client
 			.sendAsync(HttpRequest.newBuilder(service.api("/api/v1/states/prod"))
@@ -46,7 +48,7 @@ class GracefulShutdownTests {
 				.header("Content-Type", "application/json")
 				.PUT(HttpRequest.BodyPublishers.ofByteArray(second))
 				.build(), HttpResponse.BodyHandlers.ofString());
-		assertThat(io.entered.await(1, TimeUnit.MINUTES)).isTrue();
+		assertThat(entered.await(1, TimeUnit.MINUTES)).isTrue();
 
 		CompletableFuture<Void> shutdown = CompletableFuture.runAsync(service::close);
 		// shutdown waits for the write; new requests are not taken meanwhile
@@ -54,7 +56,7 @@ class GracefulShutdownTests {
 		assertThat(shutdown).isNotDone();
 		assertThat(inFlight).isNotDone();
 
-		io.release.countDown();
+		release.countDown();
 		HttpResponse<String> response = inFlight.get(1, TimeUnit.MINUTES);
 		assertThat(response.statusCode()).isEqualTo(200);
 		assertThat(response.headers().firstValue("ETag")).hasValue("\"2\"");

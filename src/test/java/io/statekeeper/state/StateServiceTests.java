@@ -22,7 +22,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.statekeeper.storage.FaultyStorageIo;
-import io.statekeeper.storage.HeldFsyncIo;
 import io.statekeeper.storage.FileStateRepository;
 import io.statekeeper.storage.StorageException;
 import io.statekeeper.storage.StorageIo;
@@ -121,13 +120,15 @@ class StateServiceTests {
 	 * Starts a service over {@code io}, commits revision 1 of 'a', and leaves revision 2
 	 * held in its fsync on another thread.
 	 */
-	private CompletableFuture<StateService.WriteResult> writeOfAHeldInItsFsync(HeldFsyncIo io, Duration lockTimeout)
-			throws InterruptedException {
+	private CompletableFuture<StateService.WriteResult> writeOfAHeldInItsFsync(CountDownLatch release,
+			Duration lockTimeout) throws InterruptedException {
+		FaultyStorageIo io = new FaultyStorageIo();
 		start(io, lockTimeout);
 		this.service.put("a", Counters.state(1), Precondition.NONE);
-		io.arm();
+		CountDownLatch entered = new CountDownLatch(1);
+		io.holdNext(FaultyStorageIo.Op.FORCE, entered, release);
 		CompletableFuture<StateService.WriteResult> blocked = putInBlockedThread("a", Counters.state(2));
-		assertThat(io.entered.await(1, TimeUnit.MINUTES)).isTrue();
+		assertThat(entered.await(1, TimeUnit.MINUTES)).isTrue();
 		return blocked;
 	}
 
@@ -147,8 +148,8 @@ class StateServiceTests {
 
 	@Test
 	void writersOfDifferentStatesRunInParallelAndReadersNeverWait() throws Exception {
-		HeldFsyncIo io = new HeldFsyncIo();
-		CompletableFuture<StateService.WriteResult> blocked = writeOfAHeldInItsFsync(io, Duration.ofSeconds(10));
+		CountDownLatch release = new CountDownLatch(1);
+		CompletableFuture<StateService.WriteResult> blocked = writeOfAHeldInItsFsync(release, Duration.ofSeconds(10));
 
 		// while the writer of 'a' is stuck in its fsync, 'b' commits and 'a' is readable
 		StateService.WriteResult other = this.service.put("b", Counters.state(7), Precondition.NONE);
@@ -156,21 +157,21 @@ class StateServiceTests {
 		assertThat(Counters.of(this.service.get("a").body())).isEqualTo(1);
 		assertThat(blocked).isNotDone();
 
-		io.release.countDown();
+		release.countDown();
 		assertThat(blocked.get(1, TimeUnit.MINUTES).summary().revision()).isEqualTo(2);
 		assertThat(Counters.of(this.service.get("a").body())).isEqualTo(2);
 	}
 
 	@Test
 	void aWriterThatCannotGetTheLockInTimeIsRefusedAsBusy() throws Exception {
-		HeldFsyncIo io = new HeldFsyncIo();
-		CompletableFuture<StateService.WriteResult> blocked = writeOfAHeldInItsFsync(io, Duration.ofMillis(50));
+		CountDownLatch release = new CountDownLatch(1);
+		CompletableFuture<StateService.WriteResult> blocked = writeOfAHeldInItsFsync(release, Duration.ofMillis(50));
 
 		assertThatExceptionOfType(StateProblemException.class)
 			.isThrownBy(() -> this.service.put("a", Counters.state(3), Precondition.NONE))
 			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.BUSY));
 
-		io.release.countDown();
+		release.countDown();
 		blocked.get(1, TimeUnit.MINUTES);
 		assertThat(Counters.of(this.service.get("a").body())).isEqualTo(2);
 	}

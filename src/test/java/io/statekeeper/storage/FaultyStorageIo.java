@@ -44,6 +44,12 @@ public class FaultyStorageIo extends StorageIo {
 
 	private volatile java.util.concurrent.CountDownLatch heldUntil;
 
+	private final java.util.concurrent.atomic.AtomicReference<Op> heldNextOp = new java.util.concurrent.atomic.AtomicReference<>();
+
+	private volatile java.util.concurrent.CountDownLatch heldNextEntered;
+
+	private volatile java.util.concurrent.CountDownLatch heldNextRelease;
+
 	/**
 	 * Calls of {@code op} wait until {@code release} opens: a slow disk, on one
 	 * operation.
@@ -53,6 +59,21 @@ public class FaultyStorageIo extends StorageIo {
 	public void hold(Op op, java.util.concurrent.CountDownLatch release) {
 		this.heldUntil = release;
 		this.heldOp = op;
+	}
+
+	/**
+	 * The next call of {@code op} counts {@code entered} down and waits until
+	 * {@code release} opens (a minute at most); later calls go on: one write caught in
+	 * flight while others pass.
+	 * @param op the operation
+	 * @param entered counted down once the call is held
+	 * @param release opens to let it go on
+	 */
+	public void holdNext(Op op, java.util.concurrent.CountDownLatch entered,
+			java.util.concurrent.CountDownLatch release) {
+		this.heldNextEntered = entered;
+		this.heldNextRelease = release;
+		this.heldNextOp.set(op);
 	}
 
 	/** Every read returns its bytes with the first one flipped: a disk that lies. */
@@ -128,13 +149,11 @@ public class FaultyStorageIo extends StorageIo {
 	private void enter(Op op, Path path) throws IOException {
 		this.trace.add(op.name() + " " + ((path != null && path.getFileName() != null) ? path.getFileName() : ""));
 		if (op == this.heldOp) {
-			try {
-				this.heldUntil.await();
-			}
-			catch (InterruptedException ex) {
-				Thread.currentThread().interrupt();
-				throw new java.io.InterruptedIOException("interrupted while held");
-			}
+			awaitRelease(this.heldUntil, Long.MAX_VALUE);
+		}
+		if (this.heldNextOp.compareAndSet(op, null)) {
+			this.heldNextEntered.countDown();
+			awaitRelease(this.heldNextRelease, java.util.concurrent.TimeUnit.MINUTES.toNanos(1));
 		}
 		if (op == this.faultOp && this.faultsLeft > 0
 				&& (this.faultPathPart == null || (path != null && path.toString().contains(this.faultPathPart)))) {
@@ -144,6 +163,17 @@ public class FaultyStorageIo extends StorageIo {
 				throw io;
 			}
 			throw (RuntimeException) ex;
+		}
+	}
+
+	private static void awaitRelease(java.util.concurrent.CountDownLatch release, long nanos)
+			throws java.io.InterruptedIOException {
+		try {
+			release.await(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new java.io.InterruptedIOException("interrupted while held");
 		}
 	}
 
