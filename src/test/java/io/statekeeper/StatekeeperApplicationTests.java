@@ -157,6 +157,7 @@ class StatekeeperApplicationTests {
 				.contains("statekeeper_states 1.0")
 				.contains("statekeeper_state_backups ")
 				.contains("statekeeper_state_size_bytes_count 1")
+				.contains("statekeeper_bodies_memory_reserved_bytes 0.0")
 				.doesNotContain("prod");
 
 			assertThat(service.managementGet("/actuator/info")).contains("\"build\"")

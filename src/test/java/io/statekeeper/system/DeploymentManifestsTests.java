@@ -170,7 +170,8 @@ class DeploymentManifestsTests {
 				"statekeeper_storage_writable", "statekeeper_storage_free_bytes", "statekeeper_storage_min_free_bytes",
 				"statekeeper_state_backups", "statekeeper_state_backups_added_total",
 				"statekeeper_state_backups_pruned_total", "statekeeper_storage_recoveries_total",
-				"statekeeper_state_size_bytes_sum", "statekeeper_state_size_bytes_count");
+				"statekeeper_state_size_bytes_sum", "statekeeper_state_size_bytes_count",
+				"statekeeper_bodies_memory_reserved_bytes", "statekeeper_bodies_memory_limit_bytes");
 		for (String expression : expressions) {
 			Matcher matcher = metric.matcher(expression);
 			while (matcher.find()) {
