@@ -1,6 +1,8 @@
 package io.statekeeper.state;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
@@ -69,6 +71,25 @@ class BodyMemoryTests {
 		assertThat(second.isAlive()).isFalse();
 		assertThat(failure.get()).isNull();
 		assertThat(memory.reserved()).isEqualTo(60 * KIB);
+	}
+
+	@Test
+	void aSmallBodyIsNotQueuedBehindALargeOneWaitingForRoom() throws Exception {
+		BodyMemory memory = new BodyMemory(96 * KIB, Duration.ofSeconds(30));
+		BodyMemory.Reservation first = memory.open();
+		first.cover(60 * KIB);
+		Thread large = new Thread(() -> memory.open().cover(60 * KIB));
+		large.start();
+		await().atMost(Duration.ofSeconds(10)).until(() -> large.getState() == Thread.State.TIMED_WAITING);
+
+		// a fair semaphore would keep this one waiting behind the large one for 30 s
+		CompletableFuture.runAsync(() -> memory.open().cover(KIB)).get(10, TimeUnit.SECONDS);
+		assertThat(memory.reserved()).isEqualTo(61 * KIB);
+
+		first.close();
+		large.join(Duration.ofSeconds(10).toMillis());
+		assertThat(large.isAlive()).isFalse();
+		assertThat(memory.reserved()).isEqualTo(61 * KIB);
 	}
 
 	@Test
