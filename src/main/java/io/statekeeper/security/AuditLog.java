@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
 
+import io.statekeeper.storage.DaemonThreads;
 import io.statekeeper.storage.Sha256;
 
 /**
@@ -104,11 +105,8 @@ final class AuditLog implements AutoCloseable {
 		catch (IOException ex) {
 			throw new UncheckedIOException("Cannot open the audit log in " + dir, ex);
 		}
-		this.flusher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor((task) -> {
-			Thread thread = new Thread(task, "audit-flush");
-			thread.setDaemon(true);
-			return thread;
-		});
+		this.flusher = java.util.concurrent.Executors
+			.newSingleThreadScheduledExecutor(DaemonThreads.named("audit-flush"));
 		long millis = Math.max(1, flushInterval.toMillis());
 		this.flusher.scheduleWithFixedDelay(this::flush, millis, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
 	}
@@ -123,7 +121,7 @@ final class AuditLog implements AutoCloseable {
 		Map<String, Object> entry = new LinkedHashMap<>(fields);
 		entry.put("prev", this.lastHash);
 		byte[] json = MAPPER.writeValueAsBytes(entry);
-		String hash = sha256(json);
+		String hash = Sha256.hex(json);
 		byte[] line = new byte[json.length - 1 + HASH_FIELD.length + 64 + 3];
 		System.arraycopy(json, 0, line, 0, json.length - 1);
 		System.arraycopy(HASH_FIELD, 0, line, json.length - 1, HASH_FIELD.length);
@@ -339,11 +337,11 @@ final class AuditLog implements AutoCloseable {
 	private static String hashOf(byte[] bytes, int start, int end) {
 		int hashAt = end - 66 - HASH_FIELD.length;
 		if (hashAt <= start) {
-			return sha256(java.util.Arrays.copyOfRange(bytes, start, end));
+			return Sha256.hex(java.util.Arrays.copyOfRange(bytes, start, end));
 		}
 		byte[] json = java.util.Arrays.copyOfRange(bytes, start, hashAt + 1);
 		json[json.length - 1] = '}';
-		return sha256(json);
+		return Sha256.hex(json);
 	}
 
 	private List<Path> files() throws IOException {
@@ -393,10 +391,6 @@ final class AuditLog implements AutoCloseable {
 		try (FileChannel directory = FileChannel.open(this.dir, StandardOpenOption.READ)) {
 			directory.force(true);
 		}
-	}
-
-	private static String sha256(byte[] bytes) {
-		return Sha256.hex(bytes);
 	}
 
 	@Override

@@ -21,6 +21,7 @@ import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
 
 import io.statekeeper.storage.ChecksummedBody;
+import io.statekeeper.storage.DaemonThreads;
 import io.statekeeper.storage.FileStateRepository;
 import io.statekeeper.storage.LoadedState;
 import io.statekeeper.storage.LoadedState.Condition;
@@ -77,7 +78,8 @@ public class StateService {
 	private final Map<String, Timer> writeTimers = new ConcurrentHashMap<>();
 
 	/** Validates large bodies alongside their writes. */
-	private final java.util.concurrent.ThreadPoolExecutor validation = validationPool();
+	private final java.util.concurrent.ExecutorService validation = DaemonThreads.pool("validation",
+			Math.max(2, Runtime.getRuntime().availableProcessors()));
 
 	/**
 	 * A service without an audit trail.
@@ -427,18 +429,6 @@ public class StateService {
 		finally {
 			entry.lock.unlock();
 		}
-	}
-
-	private static java.util.concurrent.ThreadPoolExecutor validationPool() {
-		int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
-		java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads, threads, 30,
-				TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), (task) -> {
-					Thread thread = new Thread(task, "validation");
-					thread.setDaemon(true);
-					return thread;
-				});
-		pool.allowCoreThreadTimeOut(true);
-		return pool;
 	}
 
 	private Timer writeTimer(String operation, String outcome, String reason) {

@@ -10,8 +10,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A state body with its SHA-256, which a write puts in the version header. Only made
@@ -32,7 +30,12 @@ public final class ChecksummedBody {
 	/** Marks the end of a body for the hashing thread. */
 	private static final int END = -1;
 
-	private static final ExecutorService HASHERS = hashers();
+	/**
+	 * One thread per core at most; a hash that has to queue runs once its body is in, no
+	 * slower than hashing on the reading thread.
+	 */
+	private static final ExecutorService HASHERS = DaemonThreads.pool("hash-body",
+			Runtime.getRuntime().availableProcessors());
 
 	private final byte[] bytes;
 
@@ -116,22 +119,6 @@ public final class ChecksummedBody {
 
 	private static ChecksummedBody arrived(byte[] bytes, int length, String sha256) {
 		return new ChecksummedBody((length == bytes.length) ? bytes : Arrays.copyOf(bytes, length), sha256);
-	}
-
-	/**
-	 * One thread per core at most; a hash that has to queue runs once its body is in, no
-	 * slower than hashing on the reading thread.
-	 */
-	private static ExecutorService hashers() {
-		int threads = Runtime.getRuntime().availableProcessors();
-		ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
-				new LinkedBlockingQueue<>(), (task) -> {
-					Thread thread = new Thread(task, "hash-body");
-					thread.setDaemon(true);
-					return thread;
-				});
-		pool.allowCoreThreadTimeOut(true);
-		return pool;
 	}
 
 	@FunctionalInterface

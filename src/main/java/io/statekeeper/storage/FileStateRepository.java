@@ -87,11 +87,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	/** Fsyncs a state's versions directory alongside its own directory. */
 	private static final java.util.concurrent.ExecutorService DIRECTORY_FSYNCS = java.util.concurrent.Executors
-		.newCachedThreadPool((task) -> {
-			Thread thread = new Thread(task, "fsync-versions");
-			thread.setDaemon(true);
-			return thread;
-		});
+		.newCachedThreadPool(DaemonThreads.named("fsync-versions"));
 
 	private final StorageIo io;
 
@@ -137,11 +133,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	 * as a directory fsync, and nobody waits for it.
 	 */
 	private final java.util.concurrent.ExecutorService pruner = java.util.concurrent.Executors
-		.newSingleThreadExecutor((task) -> {
-			Thread thread = new Thread(task, "prune-versions");
-			thread.setDaemon(true);
-			return thread;
-		});
+		.newSingleThreadExecutor(DaemonThreads.named("prune-versions"));
 
 	/** States with a prune queued: however many writes come first, one prune each. */
 	private final java.util.Set<String> pruneQueued = ConcurrentHashMap.newKeySet();
@@ -731,11 +723,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		int threads = Math.min(Math.max(1, entries.size()),
 				Math.max(4, 2 * Runtime.getRuntime().availableProcessors()));
 		java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads,
-				(task) -> {
-					Thread thread = new Thread(task, "recovery");
-					thread.setDaemon(true);
-					return thread;
-				});
+				DaemonThreads.named("recovery"));
 		try {
 			List<java.util.concurrent.Future<LoadedState>> recovered = new ArrayList<>();
 			for (Path dir : entries) {

@@ -48,48 +48,60 @@ class BodyMemoryTests {
 		assertThat(memory.reserved()).isEqualTo(60 * KIB);
 	}
 
+	/**
+	 * With 60 of 96 KiB held by {@code first}, another 60 KiB body waiting for room on
+	 * its own thread.
+	 */
+	private record Waiting(BodyMemory memory, BodyMemory.Reservation first, Thread second,
+			AtomicReference<Throwable> failure) {
+
+		static Waiting forRoom() {
+			BodyMemory memory = new BodyMemory(96 * KIB, Duration.ofSeconds(30));
+			BodyMemory.Reservation first = memory.open();
+			first.cover(60 * KIB);
+			AtomicReference<Throwable> failure = new AtomicReference<>();
+			Thread second = new Thread(() -> {
+				try {
+					memory.open().cover(60 * KIB);
+				}
+				catch (Throwable ex) {
+					failure.set(ex);
+				}
+			});
+			second.start();
+			await().atMost(Duration.ofSeconds(10)).until(() -> second.getState() == Thread.State.TIMED_WAITING);
+			return new Waiting(memory, first, second, failure);
+		}
+
+		/** Gives {@code first} back and checks that the waiting body got in. */
+		void releaseFirst() throws InterruptedException {
+			this.first.close();
+			this.second.join(Duration.ofSeconds(10).toMillis());
+			assertThat(this.second.isAlive()).isFalse();
+			assertThat(this.failure.get()).isNull();
+		}
+
+	}
+
 	@Test
 	void aWaitingBodyGetsInOnceAnotherIsGivenBack() throws InterruptedException {
-		BodyMemory memory = new BodyMemory(96 * KIB, Duration.ofSeconds(30));
-		BodyMemory.Reservation first = memory.open();
-		first.cover(60 * KIB);
-		AtomicReference<Throwable> failure = new AtomicReference<>();
-		Thread second = new Thread(() -> {
-			try {
-				memory.open().cover(60 * KIB);
-			}
-			catch (Throwable ex) {
-				failure.set(ex);
-			}
-		});
-		second.start();
-		await().atMost(Duration.ofSeconds(10)).until(() -> second.getState() == Thread.State.TIMED_WAITING);
-		assertThat(memory.reserved()).isEqualTo(60 * KIB);
+		Waiting waiting = Waiting.forRoom();
+		assertThat(waiting.memory().reserved()).isEqualTo(60 * KIB);
 
-		first.close();
-		second.join(Duration.ofSeconds(10).toMillis());
-		assertThat(second.isAlive()).isFalse();
-		assertThat(failure.get()).isNull();
-		assertThat(memory.reserved()).isEqualTo(60 * KIB);
+		waiting.releaseFirst();
+		assertThat(waiting.memory().reserved()).isEqualTo(60 * KIB);
 	}
 
 	@Test
 	void aSmallBodyIsNotQueuedBehindALargeOneWaitingForRoom() throws Exception {
-		BodyMemory memory = new BodyMemory(96 * KIB, Duration.ofSeconds(30));
-		BodyMemory.Reservation first = memory.open();
-		first.cover(60 * KIB);
-		Thread large = new Thread(() -> memory.open().cover(60 * KIB));
-		large.start();
-		await().atMost(Duration.ofSeconds(10)).until(() -> large.getState() == Thread.State.TIMED_WAITING);
+		Waiting waiting = Waiting.forRoom();
 
 		// a fair semaphore would keep this one waiting behind the large one for 30 s
-		CompletableFuture.runAsync(() -> memory.open().cover(KIB)).get(10, TimeUnit.SECONDS);
-		assertThat(memory.reserved()).isEqualTo(61 * KIB);
+		CompletableFuture.runAsync(() -> waiting.memory().open().cover(KIB)).get(10, TimeUnit.SECONDS);
+		assertThat(waiting.memory().reserved()).isEqualTo(61 * KIB);
 
-		first.close();
-		large.join(Duration.ofSeconds(10).toMillis());
-		assertThat(large.isAlive()).isFalse();
-		assertThat(memory.reserved()).isEqualTo(61 * KIB);
+		waiting.releaseFirst();
+		assertThat(waiting.memory().reserved()).isEqualTo(61 * KIB);
 	}
 
 	@Test

@@ -476,6 +476,7 @@ class FileStateRepositoryTests {
 		assertThat(this.repository.versions("prod")).extracting(VersionHeader::revision).containsExactly(2L);
 		assertThat(body(current(this.dataDir, "prod"))).isEqualTo(state("c"));
 		assertThat(this.repository.readVersion("prod", 2).body()).isEqualTo(state("b"));
+		assertThat(this.repository.readVersion("prod", 1)).isNull();
 
 		write("prod", three, 4, state("d"));
 
