@@ -511,14 +511,19 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			return false;
 		}
 		Path target = dir.resolve(VERSIONS).resolve(previous.revision() + ".json");
-		if (this.io.exists(target)) {
-			// kept by an earlier attempt that did not publish; same revision, same bytes
-			return false;
-		}
+		// no existence check first: Files.exists of a missing file costs an exception
+		// (3% of a small write's CPU at 16 clients, in a profile); link() says EEXIST
 		try {
 			this.io.link(target, dir.resolve(CURRENT));
 		}
+		catch (java.nio.file.FileAlreadyExistsException ex) {
+			// kept by an earlier attempt that did not publish; same revision, same bytes
+			return false;
+		}
 		catch (UnsupportedOperationException ex) {
+			if (this.io.exists(target)) {
+				return false;
+			}
 			copy(dir.resolve(CURRENT), target);
 		}
 		this.versionsKept.incrementAndGet();
