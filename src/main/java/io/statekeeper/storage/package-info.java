@@ -36,8 +36,9 @@
  * {@code versions/<prev-rev>.json} (copied, fsynced and renamed where links are
  * unsupported).</li>
  * <li>{@code rename(temp, current.json)}: atomic; there is no non-atomic fallback.</li>
- * <li>The state directory is fsynced, and {@code versions/} at the same time (both wait
- * for one journal commit), and {@code states/} for a new state.</li>
+ * <li>The state directory is fsynced, and {@code versions/} at the same time (on a
+ * journalled file system both wait for one commit; without a journal their writes
+ * overlap), and {@code states/} for a new state.</li>
  * <li>Only now is the write acknowledged; then versions beyond {@code backups-kept} are
  * pruned (not fsynced: a pruned file that reappears after a crash is pruned again),
  * except those a {@link io.statekeeper.storage.VersionRetention} holds back (a version
