@@ -60,7 +60,7 @@ public class Bench {
 	/** Warm-up ends with a round that spent less than this share of its time compiling. */
 	static final double JIT_QUIET = 0.03;
 
-	static final int WARM_ROUNDS_MAX = 8;
+	static int warmRoundsMax = 8;
 
 	/** The PUT latencies are measured in this many interleaved rounds. */
 	static final int ROUNDS = 3;
@@ -74,6 +74,7 @@ public class Bench {
 			floorIterations = 50;
 			seconds = 2;
 			warmSeconds = 4;
+			warmRoundsMax = 1;
 		}
 		if (!Files.isExecutable(Path.of("/usr/bin/wrk"))) {
 			throw new IllegalStateException("the harness drives every target with wrk: apt-get install wrk");
@@ -191,7 +192,7 @@ public class Bench {
 	 * Warms a target up until its JIT is done: rounds of the load that is measured next
 	 * (PUTs of each size, distinct 1 KiB states on two connections, GETs), at least
 	 * {@link #warmSeconds}, then more rounds until one spends less than
-	 * {@link #JIT_QUIET} of its time compiling (at most {@link #WARM_ROUNDS_MAX}). On
+	 * {@link #JIT_QUIET} of its time compiling (at most {@link #warmRoundsMax}). On
 	 * two cores a C2 thread still at work takes most of a core from the server and the
 	 * client: after a fixed 20 s of PUTs it still compiled for a third of the next 10 s,
 	 * and a 100 KiB PUT's p50 went from 2.6 to 2.1 ms over the next 30 s. Measured
@@ -205,7 +206,7 @@ public class Bench {
 		}
 		double share = Double.NaN;
 		int rounds = 0;
-		while (rounds < WARM_ROUNDS_MAX) {
+		while (rounds < warmRoundsMax) {
 			double compiledBefore = target.etcd() ? 0 : target.compilationMillis();
 			long roundStart = System.nanoTime();
 			int perStep = Math.max(1, warmSeconds / 6);
