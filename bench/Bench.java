@@ -176,9 +176,11 @@ public class Bench {
 				Wrk shared = statekeeper.wrk(statekeeper.ifMatchScript("shared" + clients, small), clients, seconds);
 				Wrk e = (etcd != null) ? etcd.wrk(etcd.putScript("w" + clients, small, true), clients, seconds) : null;
 				System.out.printf(
-						"%2d clients: distinct states %7.0f   one state (If-Match) %7.0f   etcd distinct keys %7s   sk/etcd %s%n",
+						"%2d clients: distinct states %7.0f   one state (If-Match) %7.0f   etcd distinct keys %7s   sk/etcd %s"
+								+ "   CPU per write: sk %.2f ms, etcd %s%n",
 						clients, distinct.rate, shared.okRate, (e != null) ? String.format("%.0f", e.rate) : "-",
-						(e != null) ? String.format("%.2f", distinct.rate / e.rate) : "-");
+						(e != null) ? String.format("%.2f", distinct.rate / e.rate) : "-", distinct.cpuPerRequest,
+						(e != null) ? String.format("%.2f ms", e.cpuPerRequest) : "-");
 			}
 		}
 		finally {
@@ -246,20 +248,23 @@ public class Bench {
 				warm(target, List.of(size), false);
 			}
 			int wins = 0;
-			System.out.printf("sequential %d-byte PUT p50 (ms), %d s runs%n%10s %10s%n", size,
-					Math.max(seconds / 2, 2), before.getFileName(), after.getFileName());
+			int cpuWins = 0;
+			System.out.printf("sequential %d-byte PUTs, %d s runs: p50 (ms) and the service's CPU per PUT (ms)%n"
+					+ "%21s %21s%n", size, Math.max(seconds / 2, 2), before.getFileName(), after.getFileName());
 			for (int i = 0; i < 10; i++) {
 				boolean afterFirst = i >= 5;
 				Target first = afterFirst ? b : a;
 				Target second = afterFirst ? a : b;
-				double p1 = first.wrk(first.putScript("ab", body, false), 1, Math.max(seconds / 2, 2)).p50;
-				double p2 = second.wrk(second.putScript("ab", body, false), 1, Math.max(seconds / 2, 2)).p50;
-				double pa = afterFirst ? p2 : p1;
-				double pb = afterFirst ? p1 : p2;
-				wins += (pb < pa) ? 1 : 0;
-				System.out.printf("%10.2f %10.2f%n", pa, pb);
+				Wrk r1 = first.wrk(first.putScript("ab", body, false), 1, Math.max(seconds / 2, 2));
+				Wrk r2 = second.wrk(second.putScript("ab", body, false), 1, Math.max(seconds / 2, 2));
+				Wrk ra = afterFirst ? r2 : r1;
+				Wrk rb = afterFirst ? r1 : r2;
+				wins += (rb.p50 < ra.p50) ? 1 : 0;
+				cpuWins += (rb.cpuPerRequest < ra.cpuPerRequest) ? 1 : 0;
+				System.out.printf("%10.2f %10.3f %10.2f %10.3f%n", ra.p50, ra.cpuPerRequest, rb.p50, rb.cpuPerRequest);
 			}
-			System.out.printf("%s had the lower p50 in %d of 10 pairs%n", after.getFileName(), wins);
+			System.out.printf("%s had the lower p50 in %d of 10 pairs, the lower CPU per PUT in %d of 10%n",
+					after.getFileName(), wins, cpuWins);
 		}
 		finally {
 			a.stop();
@@ -525,7 +530,11 @@ public class Bench {
 	// ------------------------------------------------------------------ targets
 
 	/** What wrk reported: requests/s, 2xx-or-304 requests/s, p50 and p99 in ms. */
-	record Wrk(double rate, double okRate, double p50, double p99) {
+	/**
+	 * One wrk run: requests/s, successful requests/s, latency percentiles (ms), and the
+	 * target process's CPU time per request (ms; user and system, all its threads).
+	 */
+	record Wrk(double rate, double okRate, double p50, double p99, double cpuPerRequest) {
 	}
 
 	static final class Target {
@@ -757,6 +766,7 @@ public class Bench {
 
 		/** Runs wrk with one connection per thread. */
 		Wrk wrk(Path script, int connections, int duration) throws Exception {
+			Duration cpuBefore = cpu();
 			Process wrk = new ProcessBuilder("wrk", "-t" + connections, "-c" + connections, "-d" + duration + "s",
 					"--latency", "-s", script.toString(), this.base)
 				.redirectErrorStream(true)
@@ -765,6 +775,7 @@ public class Bench {
 			if (wrk.waitFor() != 0) {
 				throw new IllegalStateException("wrk failed:\n" + output);
 			}
+			double cpuMillis = cpu().minus(cpuBefore).toNanos() / 1e6;
 			double requests = number(output, "(\\d+) requests in");
 			double elapsed = durationOf(output);
 			Matcher errors = Pattern.compile("Non-2xx or 3xx responses: (\\d+)").matcher(output);
@@ -776,7 +787,18 @@ public class Bench {
 				throw new IllegalStateException(this.name + ": " + (long) failed + " failed requests:\n" + output);
 			}
 			return new Wrk(requests / elapsed, (conditional ? okCount : requests - failed) / elapsed,
-					percentile(output, "50%"), percentile(output, "99%"));
+					percentile(output, "50%"), percentile(output, "99%"), cpuMillis / requests);
+		}
+
+		/**
+		 * CPU time the target process has used so far (the kernel's count, in 10 ms ticks:
+		 * read over a run of thousands of requests).
+		 */
+		Duration cpu() {
+			return this.process.toHandle()
+				.info()
+				.totalCpuDuration()
+				.orElseThrow(() -> new IllegalStateException("no CPU time for " + this.name));
 		}
 
 		/** The JVM's direct buffer pool, as the service's own metrics report it. */
