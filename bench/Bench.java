@@ -33,7 +33,7 @@ import io.statekeeper.SampleStates;
  * project root after {@code ./mvnw -B package -DskipTests}:
  *
  * <pre>java -cp target/test-classes bench/Bench.java [--quick] [--no-memory | --memory-only]
- * java -cp target/test-classes bench/Bench.java --ab before.jar after.jar</pre>
+ * java -cp target/test-classes bench/Bench.java --ab before.jar after.jar [--size 1MiB] [--pairs 20]</pre>
  *
  * It measures (1) the durable-replace floor (write temp, fsync, rename, fsync dir) in plain
  * Java, right before each size is measured on the service, (2) the service jar: sequential
@@ -94,7 +94,11 @@ public class Bench {
 			int ab = options.indexOf("--ab");
 			if (ab >= 0) {
 				int size = options.contains("--size") ? SIZES.get(args[options.indexOf("--size") + 1]) : 1024;
-				compare(Path.of(args[ab + 1]), Path.of(args[ab + 2]), size);
+				int pairs = options.contains("--pairs") ? Integer.parseInt(args[options.indexOf("--pairs") + 1]) : 10;
+				if (pairs < 2 || pairs % 2 != 0) {
+					throw new IllegalArgumentException("--pairs takes an even number (half in each order)");
+				}
+				compare(Path.of(args[ab + 1]), Path.of(args[ab + 2]), size, pairs);
 				return;
 			}
 			if (!options.contains("--memory-only")) {
@@ -234,11 +238,11 @@ public class Bench {
 	// ------------------------------------------------------------------ A/B
 
 	/**
-	 * Two builds side by side, on the same disk at the same time: ten alternating runs of
+	 * Two builds side by side, on the same disk at the same time: pairs (ten, or {@code --pairs}) of alternating runs of
 	 * sequential PUTs (1 KiB, or {@code --size 10MiB} …), in both orders. The only way
 	 * found to judge a change smaller than the disk's minute-to-minute variation.
 	 */
-	static void compare(Path before, Path after, int size) throws Exception {
+	static void compare(Path before, Path after, int size, int pairs) throws Exception {
 		Target a = Target.statekeeper(work.resolve("a"), "-Xmx1g", before);
 		Target b = null;
 		try {
@@ -251,8 +255,8 @@ public class Bench {
 			int cpuWins = 0;
 			System.out.printf("sequential %d-byte PUTs, %d s runs: p50 (ms) and the service's CPU per PUT (ms)%n"
 					+ "%21s %21s%n", size, Math.max(seconds / 2, 2), before.getFileName(), after.getFileName());
-			for (int i = 0; i < 10; i++) {
-				boolean afterFirst = i >= 5;
+			for (int i = 0; i < pairs; i++) {
+				boolean afterFirst = i >= pairs / 2;
 				Target first = afterFirst ? b : a;
 				Target second = afterFirst ? a : b;
 				Wrk r1 = first.wrk(first.putScript("ab", body, false), 1, Math.max(seconds / 2, 2));
@@ -263,8 +267,9 @@ public class Bench {
 				cpuWins += (rb.cpuPerRequest < ra.cpuPerRequest) ? 1 : 0;
 				System.out.printf("%10.2f %10.3f %10.2f %10.3f%n", ra.p50, ra.cpuPerRequest, rb.p50, rb.cpuPerRequest);
 			}
-			System.out.printf("%s had the lower p50 in %d of 10 pairs, the lower CPU per PUT in %d of 10%n",
-					after.getFileName(), wins, cpuWins);
+			System.out.printf(
+					"%s had the lower p50 in %d of %d pairs (sign test p = %.2f), the lower CPU per PUT in %d (p = %.2f)%n",
+					after.getFileName(), wins, pairs, signTest(wins, pairs), cpuWins, signTest(cpuWins, pairs));
 		}
 		finally {
 			a.stop();
@@ -272,6 +277,21 @@ public class Bench {
 				b.stop();
 			}
 		}
+	}
+
+	/**
+	 * Two-sided sign test: how likely a split at least this uneven is when neither build
+	 * is faster (each pair a fair coin).
+	 */
+	static double signTest(int wins, int pairs) {
+		int extreme = Math.min(wins, pairs - wins);
+		double tail = 0;
+		double ways = 1;
+		for (int k = 0; k <= extreme; k++) {
+			tail += ways;
+			ways = ways * (pairs - k) / (k + 1);
+		}
+		return Math.min(1, 2 * tail / Math.pow(2, pairs));
 	}
 
 	// ------------------------------------------------------------------ memory
