@@ -87,9 +87,9 @@ public class Bench {
 		System.out.printf("machine: %d cores, %s, %s; java %s%n", Runtime.getRuntime().availableProcessors(),
 				System.getProperty("os.name") + " " + System.getProperty("os.version"), Files.getFileStore(work),
 				System.getProperty("java.version"));
-		System.out.printf("method: wrk, %d s per figure after at least %d s of warm-up per target, until its JIT is quiet; PUT latency in %d rounds "
-				+ "of %d durable replaces (the floor), then %d s on each target%n%n", seconds, warmSeconds, ROUNDS,
-				floorIterations / ROUNDS, roundSeconds());
+		System.out.printf("method: wrk, %d s per figure after at least %d s of warm-up per target, until its JIT "
+				+ "is quiet; PUT latency in %d rounds of %d durable replaces (the floor), then %d s on each target%n%n",
+				seconds, warmSeconds, ROUNDS, floorIterations / ROUNDS, roundSeconds());
 		try {
 			int ab = options.indexOf("--ab");
 			if (ab >= 0) {
@@ -133,15 +133,15 @@ public class Bench {
 			for (Map.Entry<String, Integer> size : SIZES.entrySet()) {
 				byte[] body = state(size.getValue(), 2);
 				boolean withEtcd = etcd != null && size.getValue() <= 1024 * 1024;
+				Path serviceScript = statekeeper.putScript("lat-" + size.getKey(), body, false);
+				Path etcdScript = withEtcd ? etcd.putScript("lat-" + size.getKey(), body, false) : null;
 				double[][] rounds = new double[ROUNDS][];
 				for (int round = 0; round < ROUNDS; round++) {
 					// floor, service and etcd one after the other, round after round, so
 					// that each ratio compares runs a few seconds apart on the same disk
 					double[] f = floor(work.resolve("floor"), body, floorIterations / ROUNDS);
-					Wrk s = statekeeper.wrk(statekeeper.putScript("lat-" + size.getKey(), body, false), 1,
-							roundSeconds());
-					Wrk e = withEtcd ? etcd.wrk(etcd.putScript("lat-" + size.getKey(), body, false), 1, roundSeconds())
-							: null;
+					Wrk s = statekeeper.wrk(serviceScript, 1, roundSeconds());
+					Wrk e = withEtcd ? etcd.wrk(etcdScript, 1, roundSeconds()) : null;
 					rounds[round] = new double[] { f[0], f[1], s.p50, s.p99, s.p50 / f[0],
 							(e != null) ? e.p50 : Double.NaN, (e != null) ? e.p99 : Double.NaN,
 							(e != null) ? s.p50 / e.p50 : Double.NaN };
@@ -207,21 +207,29 @@ public class Bench {
 	 */
 	static void warm(Target target, List<Integer> sizes, boolean gets) throws Exception {
 		long start = System.nanoTime();
+		// the scripts (and their bodies, up to 10 MiB) are written once, not every round
+		Path distinct = target.putScript("warm", state(1024, 1), true);
+		List<Path> sequential = new ArrayList<>();
+		for (int size : sizes) {
+			sequential.add(target.putScript("warm-" + size, state(size, 1), false));
+		}
+		Path get = null;
 		if (gets) {
 			target.seed("warm-get", state(10 * 1024, 1));
+			get = target.getScript("warm-get", null);
 		}
+		int perStep = Math.max(1, warmSeconds / 6);
 		double share = Double.NaN;
 		int rounds = 0;
 		while (rounds < warmRoundsMax) {
 			double compiledBefore = target.etcd() ? 0 : target.compilationMillis();
 			long roundStart = System.nanoTime();
-			int perStep = Math.max(1, warmSeconds / 6);
-			target.wrk(target.putScript("warm", state(1024, 1), true), 2, perStep);
-			for (int size : sizes) {
-				target.wrk(target.putScript("warm-" + size, state(size, 1), false), 1, perStep);
+			target.wrk(distinct, 2, perStep);
+			for (Path script : sequential) {
+				target.wrk(script, 1, perStep);
 			}
-			if (gets) {
-				target.wrk(target.getScript("warm-get", null), 2, perStep);
+			if (get != null) {
+				target.wrk(get, 2, perStep);
 			}
 			rounds++;
 			double roundMillis = (System.nanoTime() - roundStart) / 1e6;
@@ -238,8 +246,9 @@ public class Bench {
 	// ------------------------------------------------------------------ A/B
 
 	/**
-	 * Two builds side by side, on the same disk at the same time: pairs (ten, or {@code --pairs}) of alternating runs of
-	 * sequential PUTs (1 KiB, or {@code --size 10MiB} …), in both orders. The only way
+	 * Two builds side by side, on the same disk at the same time: pairs (ten, or
+	 * {@code --pairs}) of alternating runs of sequential PUTs (1 KiB, or
+	 * {@code --size 10MiB} …), in both orders. The only way
 	 * found to judge a change smaller than the disk's minute-to-minute variation.
 	 */
 	static void compare(Path before, Path after, int size, int pairs) throws Exception {
@@ -251,18 +260,25 @@ public class Bench {
 			for (Target target : List.of(a, b)) {
 				warm(target, List.of(size), false);
 			}
+			Path scriptA = a.putScript("ab", body, false);
+			Path scriptB = b.putScript("ab", body, false);
 			int wins = 0;
 			int cpuWins = 0;
 			System.out.printf("sequential %d-byte PUTs, %d s runs: p50 (ms) and the service's CPU per PUT (ms)%n"
 					+ "%21s %21s%n", size, Math.max(seconds / 2, 2), before.getFileName(), after.getFileName());
 			for (int i = 0; i < pairs; i++) {
 				boolean afterFirst = i >= pairs / 2;
-				Target first = afterFirst ? b : a;
-				Target second = afterFirst ? a : b;
-				Wrk r1 = first.wrk(first.putScript("ab", body, false), 1, Math.max(seconds / 2, 2));
-				Wrk r2 = second.wrk(second.putScript("ab", body, false), 1, Math.max(seconds / 2, 2));
-				Wrk ra = afterFirst ? r2 : r1;
-				Wrk rb = afterFirst ? r1 : r2;
+				int runSeconds = Math.max(seconds / 2, 2);
+				Wrk ra;
+				Wrk rb;
+				if (afterFirst) {
+					rb = b.wrk(scriptB, 1, runSeconds);
+					ra = a.wrk(scriptA, 1, runSeconds);
+				}
+				else {
+					ra = a.wrk(scriptA, 1, runSeconds);
+					rb = b.wrk(scriptB, 1, runSeconds);
+				}
 				wins += (rb.p50 < ra.p50) ? 1 : 0;
 				cpuWins += (rb.cpuPerRequest < ra.cpuPerRequest) ? 1 : 0;
 				System.out.printf("%10.2f %10.3f %10.2f %10.3f%n", ra.p50, ra.cpuPerRequest, rb.p50, rb.cpuPerRequest);
@@ -549,7 +565,6 @@ public class Bench {
 
 	// ------------------------------------------------------------------ targets
 
-	/** What wrk reported: requests/s, 2xx-or-304 requests/s, p50 and p99 in ms. */
 	/**
 	 * One wrk run: requests/s, successful requests/s, latency percentiles (ms), and the
 	 * target process's CPU time per request (ms; user and system, all its threads).
@@ -569,7 +584,11 @@ public class Bench {
 
 		final int management;
 
-		int scripts;
+		/**
+		 * Numbers the files scripts are written to, over all targets: two builds of the
+		 * service (--ab) share a name, and a script holds its target's token.
+		 */
+		static final java.util.concurrent.atomic.AtomicInteger FILES = new java.util.concurrent.atomic.AtomicInteger();
 
 		Target(String name, Process process, String base, String authorization, int management) {
 			this.name = name;
@@ -773,13 +792,13 @@ public class Bench {
 		}
 
 		private Path write(String kind, byte[] data) throws IOException {
-			Path file = work.resolve(this.name + "-" + kind + "-" + (++this.scripts));
+			Path file = work.resolve(this.name + "-" + kind + "-" + FILES.incrementAndGet());
 			Files.write(file, data);
 			return file;
 		}
 
 		private Path script(StringBuilder lua) throws IOException {
-			Path file = work.resolve(this.name + "-" + (++this.scripts) + ".lua");
+			Path file = work.resolve(this.name + "-" + FILES.incrementAndGet() + ".lua");
 			Files.writeString(file, lua);
 			return file;
 		}

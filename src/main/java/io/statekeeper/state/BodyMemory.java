@@ -31,8 +31,7 @@ public final class BodyMemory {
 		this.limit = limit;
 		// not fair: a small body takes its few units at once instead of queueing behind a
 		// large one that waits for others to finish (small bodies hold next to nothing,
-		// so
-		// the large one is not starved by them)
+		// so the large one is not starved by them)
 		this.units = new Semaphore(units(limit));
 		this.wait = wait;
 	}

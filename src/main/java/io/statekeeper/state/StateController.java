@@ -252,6 +252,10 @@ public class StateController {
 			memory.cover(declared);
 			return ChecksummedBody.read(in, (int) declared);
 		}
+		// without a length: the reservation counts the bytes received, while the growing
+		// buffer and its final copy hold up to twice that for a moment (CLIs send a
+		// Content-Length; reserving double would refuse a chunked body of max-state-size
+		// whenever max-body-memory is set to its minimum)
 		java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
 		byte[] chunk = new byte[CHUNKED_READ];
 		for (int read = in.read(chunk); read >= 0; read = in.read(chunk)) {

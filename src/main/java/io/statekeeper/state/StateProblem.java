@@ -65,4 +65,14 @@ public enum StateProblem {
 		return this.title;
 	}
 
+	/**
+	 * Whether the same request may well succeed a moment later (another writer, or other
+	 * large bodies, will be done): answered with {@code Retry-After}. A damaged state
+	 * will not heal by waiting.
+	 * @return whether to retry later
+	 */
+	public boolean retryLater() {
+		return this == BUSY || this == OVERLOADED;
+	}
+
 }

@@ -51,7 +51,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 		ProblemDetail body = problem(problem.status(), problem.slug(), problem.title(), ex.getMessage());
 		ex.getProperties().forEach(body::setProperty);
 		HttpHeaders headers = new HttpHeaders();
-		if (problem == StateProblem.BUSY || problem == StateProblem.OVERLOADED) {
+		if (problem.retryLater()) {
 			headers.set(HttpHeaders.RETRY_AFTER, "1");
 		}
 		return ResponseEntity.status(problem.status()).headers(headers).body(body);

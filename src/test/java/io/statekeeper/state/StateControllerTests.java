@@ -178,6 +178,8 @@ class StateControllerTests {
 		MvcTestResult result = this.mvc.get().uri("/api/v1/states/prod").exchange();
 		assertProblem(result, HttpStatus.SERVICE_UNAVAILABLE, "state-held");
 		assertThat(result).bodyJson().extractingPath("$.validRevisions").isEqualTo(List.of(4, 3));
+		// waiting does not heal a damaged state: no Retry-After
+		assertThat(result).doesNotContainHeader(HttpHeaders.RETRY_AFTER);
 	}
 
 	@ParameterizedTest
