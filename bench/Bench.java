@@ -21,6 +21,8 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -69,6 +71,10 @@ public class Bench {
 
 	public static void main(String[] args) throws Exception {
 		List<String> options = Arrays.asList(args);
+		if (options.contains("--bare")) {
+			bare(Path.of(args[1]), Integer.parseInt(args[2]));
+			return;
+		}
 		boolean quick = options.contains("--quick");
 		if (quick) {
 			floorIterations = 50;
@@ -117,40 +123,43 @@ public class Bench {
 
 	static void http() throws Exception {
 		Target statekeeper = Target.statekeeper(work.resolve("statekeeper"), "-Xmx1g");
+		Target bare = Target.bare(work.resolve("bare"));
 		Target etcd = Files.isExecutable(Path.of("/usr/bin/etcd")) ? Target.etcd(work.resolve("etcd")) : null;
-		List<Target> targets = (etcd != null) ? List.of(statekeeper, etcd) : List.of(statekeeper);
+		List<Target> targets = (etcd != null) ? List.of(statekeeper, bare, etcd) : List.of(statekeeper, bare);
 		try {
 			for (Target target : targets) {
 				// etcd never gets 10 MiB (it keeps every revision), as in the rounds below
 				warm(target, target.etcd() ? List.of(1024, 100 * 1024, 1024 * 1024)
-						: List.of(1024, 100 * 1024, 1024 * 1024, 10 * 1024 * 1024), true);
+						: List.of(1024, 100 * 1024, 1024 * 1024, 10 * 1024 * 1024), target != bare);
 			}
 
 			System.out.println("== sequential PUT latency, one client (ms): medians of " + ROUNDS
-					+ " interleaved rounds");
-			System.out.printf("%-8s %10s %10s | %10s %10s %8s %13s | %10s %10s %8s%n", "size", "floor p50", "floor p99",
-					"sk p50", "sk p99", "sk/floor", "(rounds)", "etcd p50", "etcd p99", "sk/etcd");
+					+ " interleaved rounds; bare: the floor's recipe behind a bare HTTP server");
+			System.out.printf("%-8s %9s %9s %9s | %9s %9s %8s %13s %8s | %9s %9s %8s%n", "size", "floor p50", "floor p99",
+					"bare p50", "sk p50", "sk p99", "sk/floor", "(rounds)", "sk/bare", "etcd p50", "etcd p99", "sk/etcd");
 			for (Map.Entry<String, Integer> size : SIZES.entrySet()) {
 				byte[] body = state(size.getValue(), 2);
 				boolean withEtcd = etcd != null && size.getValue() <= 1024 * 1024;
 				Path serviceScript = statekeeper.putScript("lat-" + size.getKey(), body, false);
+				Path bareScript = bare.putScript("lat-" + size.getKey(), body, false);
 				Path etcdScript = withEtcd ? etcd.putScript("lat-" + size.getKey(), body, false) : null;
 				double[][] rounds = new double[ROUNDS][];
 				for (int round = 0; round < ROUNDS; round++) {
-					// floor, service and etcd one after the other, round after round, so
-					// that each ratio compares runs a few seconds apart on the same disk
+					// floor, bare, service and etcd one after the other, round after round,
+					// so that each ratio compares runs seconds apart on the same disk
 					double[] f = floor(work.resolve("floor"), body, floorIterations / ROUNDS);
+					Wrk b = bare.wrk(bareScript, 1, roundSeconds());
 					Wrk s = statekeeper.wrk(serviceScript, 1, roundSeconds());
 					Wrk e = withEtcd ? etcd.wrk(etcdScript, 1, roundSeconds()) : null;
 					rounds[round] = new double[] { f[0], f[1], s.p50, s.p99, s.p50 / f[0],
 							(e != null) ? e.p50 : Double.NaN, (e != null) ? e.p99 : Double.NaN,
-							(e != null) ? s.p50 / e.p50 : Double.NaN };
+							(e != null) ? s.p50 / e.p50 : Double.NaN, b.p50, s.p50 / b.p50 };
 				}
 				double[] ratios = column(rounds, 4);
-				System.out.printf("%-8s %10.2f %10.2f | %10.2f %10.2f %8.2f %13s | %10s %10s %8s%n", size.getKey(),
-						median(column(rounds, 0)), median(column(rounds, 1)), median(column(rounds, 2)),
-						median(column(rounds, 3)), median(ratios),
-						String.format("(%.2f-%.2f)", ratios[0], ratios[ratios.length - 1]),
+				System.out.printf("%-8s %9.2f %9.2f %9.2f | %9.2f %9.2f %8.2f %13s %8.2f | %9s %9s %8s%n", size.getKey(),
+						median(column(rounds, 0)), median(column(rounds, 1)), median(column(rounds, 8)),
+						median(column(rounds, 2)), median(column(rounds, 3)), median(ratios),
+						String.format("(%.2f-%.2f)", ratios[0], ratios[ratios.length - 1]), median(column(rounds, 9)),
 						withEtcd ? String.format("%.2f", median(column(rounds, 5))) : "-",
 						withEtcd ? String.format("%.2f", median(column(rounds, 6))) : "-",
 						withEtcd ? String.format("%.2f", median(column(rounds, 7))) : "-");
@@ -172,19 +181,23 @@ public class Bench {
 			}
 
 			System.out.println();
-			System.out.println("== writes/s, 1 KiB states");
+			System.out.println("== writes/s, 1 KiB states; floor: the recipe alone in plain Java, a directory per "
+					+ "thread; bare: the recipe behind a bare HTTP server");
+			System.out.printf("%-7s %7s %7s %8s %9s %7s | %8s %8s %9s | %s%n", "clients", "floor", "bare", "distinct",
+					"If-Match", "etcd", "sk/bare", "sk/etcd", "bare/etcd", "CPU per write (ms): floor, bare, sk, etcd");
 			byte[] small = state(1024, 4);
 			for (int clients : new int[] { 1, 4, 16 }) {
+				double[] floor = floorRate(work.resolve("floor-rate-" + clients), small, clients, seconds);
+				Wrk b = bare.wrk(bare.putScript("w" + clients, small, true), clients, seconds);
 				Wrk distinct = statekeeper.wrk(statekeeper.putScript("w" + clients, small, true), clients, seconds);
 				statekeeper.seed("shared" + clients, small);
 				Wrk shared = statekeeper.wrk(statekeeper.ifMatchScript("shared" + clients, small), clients, seconds);
 				Wrk e = (etcd != null) ? etcd.wrk(etcd.putScript("w" + clients, small, true), clients, seconds) : null;
-				System.out.printf(
-						"%2d clients: distinct states %7.0f   one state (If-Match) %7.0f   etcd distinct keys %7s   sk/etcd %s"
-								+ "   CPU per write: sk %.2f ms, etcd %s%n",
-						clients, distinct.rate, shared.okRate, (e != null) ? String.format("%.0f", e.rate) : "-",
-						(e != null) ? String.format("%.2f", distinct.rate / e.rate) : "-", distinct.cpuPerRequest,
-						(e != null) ? String.format("%.2f ms", e.cpuPerRequest) : "-");
+				System.out.printf("%-7d %7.0f %7.0f %8.0f %9.0f %7s | %8.2f %8s %9s | %.2f, %.2f, %.2f, %s%n", clients,
+						floor[0], b.rate, distinct.rate, shared.okRate, (e != null) ? String.format("%.0f", e.rate) : "-",
+						distinct.rate / b.rate, (e != null) ? String.format("%.2f", distinct.rate / e.rate) : "-",
+						(e != null) ? String.format("%.2f", b.rate / e.rate) : "-", floor[1], b.cpuPerRequest,
+						distinct.cpuPerRequest, (e != null) ? String.format("%.2f", e.cpuPerRequest) : "-");
 			}
 		}
 		finally {
@@ -222,7 +235,7 @@ public class Bench {
 		double share = Double.NaN;
 		int rounds = 0;
 		while (rounds < warmRoundsMax) {
-			double compiledBefore = target.etcd() ? 0 : target.compilationMillis();
+			double compiledBefore = target.reportsCompilation() ? target.compilationMillis() : 0;
 			long roundStart = System.nanoTime();
 			target.wrk(distinct, 2, perStep);
 			for (Path script : sequential) {
@@ -233,14 +246,15 @@ public class Bench {
 			}
 			rounds++;
 			double roundMillis = (System.nanoTime() - roundStart) / 1e6;
-			share = target.etcd() ? 0 : (target.compilationMillis() - compiledBefore) / roundMillis;
+			share = target.reportsCompilation() ? (target.compilationMillis() - compiledBefore) / roundMillis : 0;
 			boolean longEnough = (System.nanoTime() - start) / 1e9 >= warmSeconds;
 			if (longEnough && share < JIT_QUIET) {
 				break;
 			}
 		}
-		System.out.printf("warm-up: %s %.0f s in %d rounds; the last round compiled for %.1f%% of its time%n",
-				target.name, (System.nanoTime() - start) / 1e9, rounds, share * 100);
+		System.out.printf("warm-up: %s %.0f s in %d rounds%s%n", target.name, (System.nanoTime() - start) / 1e9, rounds,
+				target.reportsCompilation()
+						? String.format("; the last round compiled for %.1f%% of its time", share * 100) : "");
 	}
 
 	// ------------------------------------------------------------------ A/B
@@ -541,26 +555,145 @@ public class Bench {
 
 	static double[] floor(Path dir, byte[] body, int iterations) throws IOException {
 		Files.createDirectories(dir);
-		Path target = dir.resolve("current.json");
 		double[] samples = new double[iterations];
 		for (int i = 0; i < iterations; i++) {
 			long start = System.nanoTime();
-			Path temp = dir.resolve(".tmp-" + i);
-			try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-				ByteBuffer buffer = ByteBuffer.wrap(body);
-				while (buffer.hasRemaining()) {
-					channel.write(buffer);
-				}
-				channel.force(true);
-			}
-			Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-			try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
-				directory.force(true);
-			}
+			replace(dir, i, ByteBuffer.wrap(body));
 			samples[i] = (System.nanoTime() - start) / 1e6;
 		}
 		Arrays.sort(samples);
 		return new double[] { samples[samples.length / 2], samples[(int) Math.ceil(samples.length * 0.99) - 1] };
+	}
+
+	/**
+	 * The floor's throughput: {@code threads} threads, each replacing its own file in its
+	 * own directory (as distinct states are) as fast as the recipe allows, for
+	 * {@code seconds} after one second of the same. Returns replaces/s and this process's
+	 * CPU time per replace (ms): what the recipe alone costs, with no HTTP, no validation
+	 * and no history.
+	 */
+	static double[] floorRate(Path dir, byte[] body, int threads, int seconds) throws Exception {
+		AtomicLong replaces = new AtomicLong();
+		AtomicBoolean stop = new AtomicBoolean();
+		ExecutorService writers = Executors.newFixedThreadPool(threads);
+		try {
+			List<Future<?>> running = new ArrayList<>();
+			for (int t = 0; t < threads; t++) {
+				Path own = Files.createDirectories(dir.resolve("t" + t));
+				running.add(writers.submit(() -> {
+					for (long i = 0; !stop.get(); i++) {
+						replace(own, i, ByteBuffer.wrap(body));
+						replaces.incrementAndGet();
+					}
+					return null;
+				}));
+			}
+			Thread.sleep(1000);
+			long before = replaces.get();
+			Duration cpuBefore = ProcessHandle.current().info().totalCpuDuration().orElseThrow();
+			long start = System.nanoTime();
+			Thread.sleep(seconds * 1000L);
+			long count = replaces.get() - before;
+			Duration cpu = ProcessHandle.current().info().totalCpuDuration().orElseThrow().minus(cpuBefore);
+			double elapsed = (System.nanoTime() - start) / 1e9;
+			stop.set(true);
+			for (Future<?> writer : running) {
+				writer.get();
+			}
+			return new double[] { count / elapsed, cpu.toNanos() / 1e6 / count };
+		}
+		finally {
+			writers.shutdown();
+		}
+	}
+
+	/** The recipe, nothing of ours: write a temp file, fsync, rename, fsync the directory. */
+	static void replace(Path dir, Object name, ByteBuffer buffer) throws IOException {
+		Path temp = dir.resolve(".tmp-" + name);
+		try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+			while (buffer.hasRemaining()) {
+				channel.write(buffer);
+			}
+			channel.force(true);
+		}
+		Files.move(temp, dir.resolve("current.json"), StandardCopyOption.ATOMIC_MOVE);
+		try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
+			directory.force(true);
+		}
+	}
+
+	/**
+	 * The recipe behind HTTP and nothing else (run as {@code --bare dir port}, a process
+	 * of its own): a thread per connection reads a request's head and its
+	 * {@code Content-Length} bytes, a PUT replaces {@code dir/<path>/current.json} with
+	 * the body by {@link #replace}, and the answer is an empty 200. No validation, no
+	 * checksum, no read-back, no history, no authentication: what any HTTP service that
+	 * keeps the recipe pays at least, on this machine.
+	 */
+	static void bare(Path root, int port) throws IOException {
+		try (ServerSocket server = new ServerSocket(port, 64, java.net.InetAddress.getLoopbackAddress())) {
+			while (true) {
+				java.net.Socket socket = server.accept();
+				Thread connection = new Thread(() -> serve(socket, root));
+				connection.setDaemon(true);
+				connection.start();
+			}
+		}
+	}
+
+	private static void serve(java.net.Socket socket, Path root) {
+		byte[] ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+		Map<String, Path> directories = new java.util.HashMap<>();
+		String prefix = Thread.currentThread().getId() + "-";
+		try (socket; java.io.InputStream in = new java.io.BufferedInputStream(socket.getInputStream(), 64 * 1024)) {
+			socket.setTcpNoDelay(true);
+			byte[] body = new byte[0];
+			for (long n = 0;; n++) {
+				String requestLine = line(in);
+				if (requestLine == null) {
+					return;
+				}
+				int length = 0;
+				for (String header = line(in); header != null && !header.isEmpty(); header = line(in)) {
+					if (header.regionMatches(true, 0, "Content-Length:", 0, 15)) {
+						length = Integer.parseInt(header.substring(15).strip());
+					}
+				}
+				if (body.length < length) {
+					body = new byte[length];
+				}
+				if (in.readNBytes(body, 0, length) < length) {
+					return;
+				}
+				if (requestLine.startsWith("PUT ")) {
+					String path = requestLine.split(" ")[1];
+					Path directory = directories.get(path);
+					if (directory == null) {
+						directory = Files.createDirectories(root.resolve(path.substring(path.lastIndexOf('/') + 1)));
+						directories.put(path, directory);
+					}
+					replace(directory, prefix + n, ByteBuffer.wrap(body, 0, length));
+				}
+				socket.getOutputStream().write(ok);
+			}
+		}
+		catch (IOException ex) {
+			// the client went away
+		}
+	}
+
+	/** One line of a request's head, without its CRLF; null at the end of the stream. */
+	private static String line(java.io.InputStream in) throws IOException {
+		StringBuilder line = new StringBuilder();
+		for (int b = in.read(); b != '\n'; b = in.read()) {
+			if (b < 0) {
+				return null;
+			}
+			if (b != '\r') {
+				line.append((char) b);
+			}
+		}
+		return line.toString();
 	}
 
 	// ------------------------------------------------------------------ targets
@@ -602,6 +735,11 @@ public class Bench {
 			return this.name.equals("etcd");
 		}
 
+		/** The service reports its JIT's compilation time; etcd and the bare server don't. */
+		boolean reportsCompilation() {
+			return this.management != 0;
+		}
+
 		static Target statekeeper(Path dir, String heap) throws Exception {
 			try (Stream<Path> jars = Files.list(Path.of("target"))) {
 				return statekeeper(dir, heap,
@@ -629,6 +767,18 @@ public class Bench {
 			}
 			String token = Files.readString(dir.resolve("admin.token")).strip();
 			return new Target("statekeeper", process, "http://127.0.0.1:" + port, "Bearer " + token, management);
+		}
+
+		/** The recipe behind a bare HTTP server ({@link Bench#bare}), in a JVM of its own. */
+		static Target bare(Path dir) throws Exception {
+			int port = freePort();
+			Process process = new ProcessBuilder("java", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+					"bench/Bench.java", "--bare", dir.toString(), String.valueOf(port))
+				.redirectErrorStream(true)
+				.redirectOutput(dir.resolveSibling("bare.log").toFile())
+				.start();
+			await("http://127.0.0.1:" + port + "/health", process);
+			return new Target("bare", process, "http://127.0.0.1:" + port, "none", 0);
 		}
 
 		static Target etcd(Path dir) throws Exception {
