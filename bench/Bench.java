@@ -135,8 +135,9 @@ public class Bench {
 
 			System.out.println("== sequential PUT latency, one client (ms): medians of " + ROUNDS
 					+ " interleaved rounds; bare: the floor's recipe behind a bare HTTP server");
-			System.out.printf("%-8s %9s %9s %9s | %9s %9s %8s %13s %8s | %9s %9s %8s%n", "size", "floor p50", "floor p99",
-					"bare p50", "sk p50", "sk p99", "sk/floor", "(rounds)", "sk/bare", "etcd p50", "etcd p99", "sk/etcd");
+			System.out.printf("%-8s %9s %9s %9s | %9s %9s %8s %13s %8s | %9s %9s %8s | %s%n", "size", "floor p50",
+					"floor p99", "bare p50", "sk p50", "sk p99", "sk/floor", "(rounds)", "sk/bare", "etcd p50", "etcd p99",
+					"sk/etcd", "CPU per PUT (ms): bare, sk");
 			for (Map.Entry<String, Integer> size : SIZES.entrySet()) {
 				byte[] body = state(size.getValue(), 2);
 				boolean withEtcd = etcd != null && size.getValue() <= 1024 * 1024;
@@ -153,16 +154,19 @@ public class Bench {
 					Wrk e = withEtcd ? etcd.wrk(etcdScript, 1, roundSeconds()) : null;
 					rounds[round] = new double[] { f[0], f[1], s.p50, s.p99, s.p50 / f[0],
 							(e != null) ? e.p50 : Double.NaN, (e != null) ? e.p99 : Double.NaN,
-							(e != null) ? s.p50 / e.p50 : Double.NaN, b.p50, s.p50 / b.p50 };
+							(e != null) ? s.p50 / e.p50 : Double.NaN, b.p50, s.p50 / b.p50, b.cpuPerRequest,
+							s.cpuPerRequest };
 				}
 				double[] ratios = column(rounds, 4);
-				System.out.printf("%-8s %9.2f %9.2f %9.2f | %9.2f %9.2f %8.2f %13s %8.2f | %9s %9s %8s%n", size.getKey(),
+				System.out.printf("%-8s %9.2f %9.2f %9.2f | %9.2f %9.2f %8.2f %13s %8.2f | %9s %9s %8s | %.2f, %.2f%n",
+						size.getKey(),
 						median(column(rounds, 0)), median(column(rounds, 1)), median(column(rounds, 8)),
 						median(column(rounds, 2)), median(column(rounds, 3)), median(ratios),
 						String.format("(%.2f-%.2f)", ratios[0], ratios[ratios.length - 1]), median(column(rounds, 9)),
 						withEtcd ? String.format("%.2f", median(column(rounds, 5))) : "-",
 						withEtcd ? String.format("%.2f", median(column(rounds, 6))) : "-",
-						withEtcd ? String.format("%.2f", median(column(rounds, 7))) : "-");
+						withEtcd ? String.format("%.2f", median(column(rounds, 7))) : "-", median(column(rounds, 10)),
+						median(column(rounds, 11)));
 			}
 
 			System.out.println();
