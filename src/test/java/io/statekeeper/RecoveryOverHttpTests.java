@@ -119,6 +119,14 @@ class RecoveryOverHttpTests {
 			assertThat(text(read)).contains("state-unrecoverable");
 			assertThat(service.managementGet("/actuator/prometheus"))
 				.contains("statekeeper_storage_recoveries_total{outcome=\"unrecoverable\"} 1.0");
+		}
+		// its damaged file is in quarantine now: the next start-up must still know the
+		// state
+		try (RunningService service = RunningService.start(this.dataDir, "statekeeper.storage.backups-kept=0")) {
+			HttpResponse<byte[]> read = service.get("/api/v1/states/prod");
+			assertThat(read.statusCode()).isEqualTo(503);
+			assertThat(text(read)).contains("state-unrecoverable");
+			assertThat(service.put("/api/v1/states/prod", state(4), "If-None-Match", "*").statusCode()).isEqualTo(503);
 			assertThat(service.delete("/api/v1/states/prod").statusCode()).isEqualTo(204);
 			HttpResponse<byte[]> recreated = service.put("/api/v1/states/prod", state(5));
 			assertThat(recreated.statusCode()).isEqualTo(201);

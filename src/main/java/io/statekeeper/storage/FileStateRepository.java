@@ -64,6 +64,18 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	private static final Pattern TEMP_FILE = Pattern.compile("\\.tmp-([0-9]{1,18})-.*");
 
+	/**
+	 * An empty file in a state's directory whose name says that start-up recovery found
+	 * the state's current version damaged or missing at that revision and could not
+	 * restore it. It keeps the state held or unrecoverable, and its revision counter,
+	 * across restarts: without it, a state whose damaged files are all in quarantine
+	 * would look like a first write that never completed, vanish, and start again at
+	 * revision 1.
+	 */
+	static final String DAMAGED_MARK = "damaged-";
+
+	private static final Pattern DAMAGED_MARK_FILE = Pattern.compile("damaged-([0-9]{1,18})");
+
 	private static final byte[] EMPTY = new byte[0];
 
 	private static final String EMPTY_SHA256 = Sha256.hex(EMPTY);
@@ -776,10 +788,16 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	private LoadedState recover(String name, Path dir) throws IOException {
 		Path versions = dir.resolve(VERSIONS);
 		long highest = 0;
+		List<Path> marks = new ArrayList<>();
 		for (Path dirToClean : List.of(dir, versions)) {
 			for (Path entry : this.io.list(dirToClean)) {
 				String file = entry.getFileName().toString();
-				if (file.startsWith(TEMP_PREFIX)) {
+				Matcher mark = DAMAGED_MARK_FILE.matcher(file);
+				if (dirToClean == dir && mark.matches()) {
+					highest = Math.max(highest, Long.parseLong(mark.group(1)));
+					marks.add(entry);
+				}
+				else if (file.startsWith(TEMP_PREFIX)) {
 					Matcher temp = TEMP_FILE.matcher(file);
 					if (temp.matches()) {
 						highest = Math.max(highest, Long.parseLong(temp.group(1)));
@@ -815,14 +833,23 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 					throw new IllegalStateException("Cannot decrypt " + current + " with key '" + stored.header().key()
 							+ "' (" + ex.getMessage() + "): is the key file the one that encrypted it?", ex);
 				}
+				// restored or deleted through the API since it was found damaged
+				marks.forEach(this::discard);
 				return new LoadedState(name, version, Math.max(highest, version.header().revision()), Condition.OK,
 						valid, false);
 			}
 			catch (CorruptVersionException ex) {
 				damage = ex.getMessage();
 				highest = Math.max(highest, damagedRevision(name, current, highest));
-				quarantine(name, current, damage);
+				// the mark first: once the current version is in quarantine, the mark is
+				// all that says this state exists
+				if (mark(dir, highest, marks)) {
+					quarantine(name, current, damage);
+				}
 			}
+		}
+		else if (!marks.isEmpty()) {
+			damage = CURRENT + " was found damaged or missing at an earlier start-up";
 		}
 		else if (valid.isEmpty()) {
 			// nothing was ever committed here: a first write interrupted before its
@@ -835,8 +862,38 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			damage = CURRENT + " is missing";
 			highest++;
 			logger.warn("State '{}' has kept versions but no {}: treating it as damaged", name, CURRENT);
+			mark(dir, highest, marks);
 		}
-		return recoverDamaged(name, highest, valid, damage);
+		LoadedState recovered = recoverDamaged(name, highest, valid, damage);
+		if (recovered.current() != null) {
+			// restored at start-up (restore-previous)
+			marks.forEach(this::discard);
+		}
+		return recovered;
+	}
+
+	/**
+	 * Leaves the {@link #DAMAGED_MARK} for {@code revision} unless {@code marks} has it.
+	 * @return whether it is there and durable; if not, the damaged current version must
+	 * stay where it is, so that the next start-up finds the damage again
+	 */
+	private boolean mark(Path dir, long revision, List<Path> marks) {
+		Path mark = dir.resolve(DAMAGED_MARK + revision);
+		if (marks.contains(mark)) {
+			return true;
+		}
+		try {
+			this.io.close(this.io.createNew(mark));
+			this.io.fsyncDirectory(dir);
+			marks.add(mark);
+			return true;
+		}
+		catch (IOException | RuntimeException ex) {
+			logger.error("Could not leave {} ({}): the damaged {} stays in place until a start-up can", mark,
+					ex.toString(), CURRENT);
+			discard(mark);
+			return false;
+		}
 	}
 
 	/** The revision a damaged current version had, if its header still says so. */

@@ -431,6 +431,96 @@ class FileStateRepositoryTests {
 	}
 
 	/**
+	 * An unrecoverable state's damaged files are in quarantine and its directory is
+	 * empty. The next start-up must not take that for a first write that never completed:
+	 * the state would vanish (404 instead of 503, so a client would start afresh) and its
+	 * revisions would start again at 1.
+	 */
+	@ParameterizedTest
+	@EnumSource(Damage.class)
+	void anUnrecoverableStateStaysUnrecoverableAcrossRestartsWithItsRevisionCounter(Damage damage) throws IOException {
+		StorageProperties noBackups = properties(this.dataDir, 0, StorageProperties.OnCorruption.HOLD);
+		start(noBackups).loadAll();
+		VersionHeader previous = null;
+		for (int revision = 1; revision <= 3; revision++) {
+			previous = write("prod", previous, revision, state("r" + revision));
+		}
+		Path current = current(this.dataDir, "prod");
+		Files.write(current, damage.apply(Files.readAllBytes(current)));
+		LoadedState first = restart(noBackups).get(0);
+		assertThat(first.condition()).isEqualTo(Condition.UNRECOVERABLE);
+
+		LoadedState second = restart(noBackups).get(0);
+
+		assertThat(second.name()).isEqualTo("prod");
+		assertThat(second.condition()).isEqualTo(Condition.UNRECOVERABLE);
+		assertThat(second.lastRevision()).isEqualTo(first.lastRevision());
+		assertThat(quarantined(this.dataDir)).hasSize(1);
+		Path dir = this.dataDir.resolve("states").resolve("prod");
+		assertThat(dir.resolve("damaged-" + first.lastRevision())).isRegularFile();
+
+		// deleted through the API, the state is a tombstone again and the mark goes
+		VersionHeader tombstone = this.repository.delete("prod", null, second.lastRevision() + 1, Instant.now());
+		LoadedState third = restart(noBackups).get(0);
+		assertThat(third.current().header()).isEqualTo(tombstone);
+		assertThat(third.lastRevision()).isEqualTo(second.lastRevision() + 1);
+		try (Stream<Path> files = Files.list(dir)) {
+			assertThat(files.map((file) -> file.getFileName().toString())).containsExactly("current.json", "versions");
+		}
+	}
+
+	/**
+	 * A mark that cannot be left (here: no space) keeps the damaged current version where
+	 * it is: the state is reported unrecoverable all the same, and the next start-up
+	 * finds the damage again, marks it and moves it to quarantine.
+	 */
+	@Test
+	void aMarkThatCannotBeLeftStillReportsTheStateAndIsLeftAtTheNextStartUp() throws IOException {
+		StorageProperties noBackups = properties(this.dataDir, 0, StorageProperties.OnCorruption.HOLD);
+		start(noBackups).loadAll();
+		write("prod", null, 1, state("a"));
+		Path current = current(this.dataDir, "prod");
+		Files.write(current, Damage.BODY_BYTE_FLIPPED.apply(Files.readAllBytes(current)));
+		Path dir = this.dataDir.resolve("states").resolve("prod");
+		this.io.fail(Op.CREATE, "damaged-", FaultyStorageIo::noSpace, 1);
+
+		LoadedState loaded = restart(noBackups).get(0);
+
+		assertThat(loaded.condition()).isEqualTo(Condition.UNRECOVERABLE);
+		assertThat(loaded.lastRevision()).isEqualTo(1);
+		assertThat(dir.resolve("damaged-1")).doesNotExist();
+		assertThat(current).exists();
+		assertThat(quarantined(this.dataDir)).isEmpty();
+
+		LoadedState next = restart(noBackups).get(0);
+
+		assertThat(next.condition()).isEqualTo(Condition.UNRECOVERABLE);
+		assertThat(next.lastRevision()).isEqualTo(1);
+		assertThat(dir.resolve("damaged-1")).isRegularFile();
+		assertThat(current).doesNotExist();
+		assertThat(quarantined(this.dataDir)).hasSize(1);
+	}
+
+	/**
+	 * A held state whose kept versions are found damaged at a later start-up has nothing
+	 * left to restore: it becomes unrecoverable, never absent, and keeps its counter.
+	 */
+	@Test
+	void aHeldStateWhoseKeptVersionIsDamagedLaterBecomesUnrecoverable() throws IOException {
+		commitTwoRevisionsAndDamageTheCurrent(Damage.BODY_BYTE_FLIPPED);
+		LoadedState held = restart().get(0);
+		assertThat(held.condition()).isEqualTo(Condition.HELD);
+		Path kept = this.dataDir.resolve("states").resolve("prod").resolve("versions").resolve("1.json");
+		Files.write(kept, Damage.BODY_BYTE_FLIPPED.apply(Files.readAllBytes(kept)));
+
+		LoadedState later = restart().get(0);
+
+		assertThat(later.condition()).isEqualTo(Condition.UNRECOVERABLE);
+		assertThat(later.lastRevision()).isEqualTo(held.lastRevision()).isEqualTo(2);
+		assertThat(quarantined(this.dataDir)).hasSize(2);
+	}
+
+	/**
 	 * Pruning runs behind the writes: with removing files held up, writes still complete,
 	 * and what is listed and read is already as pruning will leave it.
 	 */
