@@ -782,7 +782,15 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			logger.warn("Ignoring {}: not a state directory", dir);
 			return null;
 		}
-		return recover(name, dir);
+		try {
+			return recover(name, dir);
+		}
+		catch (IOException ex) {
+			// the disk failed, not the file: quarantining it would hide a good state
+			// behind a bad read, so start-up stops and nothing is moved
+			throw new IllegalStateException("Start-up recovery could not read state '" + name + "' in " + dir + " ("
+					+ ex + "); none of its files was quarantined. Check the disk (dmesg), then start again", ex);
+		}
 	}
 
 	private LoadedState recover(String name, Path dir) throws IOException {

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
@@ -21,10 +22,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import io.statekeeper.RunningService;
 import io.statekeeper.SampleStates;
 import io.statekeeper.storage.FaultyStorageIo.Op;
 import io.statekeeper.storage.LoadedState.Condition;
@@ -499,6 +502,32 @@ class FileStateRepositoryTests {
 		assertThat(dir.resolve("damaged-1")).isRegularFile();
 		assertThat(current).doesNotExist();
 		assertThat(quarantined(this.dataDir)).hasSize(1);
+	}
+
+	/**
+	 * A read that fails at start-up (EIO) is the disk's fault, not the file's: start-up
+	 * stops with a message naming the state, and nothing is moved, marked or quarantined.
+	 * Once the disk reads again, the state is served as it was.
+	 */
+	@ParameterizedTest
+	@CsvSource({ "OPEN_READ, current.json", "READ, current.json", "OPEN_READ, versions", "READ, versions" })
+	void anIoErrorReadingAStateAtStartUpStopsStartUpAndChangesNothing(Op op, String file) throws IOException {
+		start().loadAll();
+		VersionHeader first = write("prod", null, 1, state("a"));
+		write("prod", first, 2, state("b"));
+		assertThat(this.repository.awaitPruned(Duration.ofSeconds(10))).isTrue();
+		Map<String, String> before = RunningService.snapshot(this.dataDir);
+		this.io.fail(op, file, FaultyStorageIo::ioError, 1);
+
+		assertThatIllegalStateException().isThrownBy(this::restart)
+			.withMessageContaining("'prod'")
+			.withMessageContaining("Input/output error");
+
+		assertThat(RunningService.snapshot(this.dataDir)).isEqualTo(before);
+		LoadedState loaded = restart().get(0);
+		assertThat(loaded.condition()).isEqualTo(Condition.OK);
+		assertThat(loaded.current().body()).isEqualTo(state("b"));
+		assertThat(loaded.validRevisions()).containsExactly(1L);
 	}
 
 	/**
