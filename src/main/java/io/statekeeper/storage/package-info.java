@@ -10,6 +10,7 @@
  *   states/&lt;name&gt;/current.json          the committed version (or a tombstone after DELETE)
  *   states/&lt;name&gt;/versions/&lt;rev&gt;.json   earlier versions, the newest backups-kept of them
  *   states/&lt;name&gt;/.tmp-&lt;rev&gt;-&lt;random&gt;  an in-flight write; removed at start-up
+ *   states/&lt;name&gt;/damaged-&lt;rev&gt;        empty: start-up found current.json damaged (held or unrecoverable)
  *   quarantine/&lt;name&gt;/&lt;time&gt;-…          damaged files moved aside, never deleted
  * </pre>
  *
@@ -72,5 +73,9 @@
  * current version is damaged is held (policy {@code hold}) until an admin restores a kept
  * version, or the newest valid version is promoted as a new revision (policy
  * {@code restore-previous}); with no valid version left it is reported unrecoverable.
+ * Before its damaged current version is moved, a held or unrecoverable state gets an
+ * empty {@code damaged-<rev>} mark, so that later start-ups still know it and its
+ * revision counter; an I/O error while reading a state stops start-up instead, with
+ * nothing quarantined (the disk failed, not necessarily the file).
  */
 package io.statekeeper.storage;
