@@ -127,6 +127,8 @@ class RecoveryOverHttpTests {
 			assertThat(read.statusCode()).isEqualTo(503);
 			assertThat(text(read)).contains("state-unrecoverable");
 			assertThat(service.put("/api/v1/states/prod", state(4), "If-None-Match", "*").statusCode()).isEqualTo(503);
+			// and the alert on damaged states keeps firing
+			assertThat(service.managementGet("/actuator/prometheus")).contains("statekeeper_states_damaged 1.0");
 			assertThat(service.delete("/api/v1/states/prod").statusCode()).isEqualTo(204);
 			HttpResponse<byte[]> recreated = service.put("/api/v1/states/prod", state(5));
 			assertThat(recreated.statusCode()).isEqualTo(201);
