@@ -849,10 +849,16 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			catch (CorruptVersionException ex) {
 				damage = ex.getMessage();
 				highest = Math.max(highest, damagedRevision(name, current, highest));
-				// the mark first: once the current version is in quarantine, the mark is
-				// all that says this state exists
-				if (mark(dir, highest, marks)) {
+				// the mark first: with no valid version kept, once the current version is
+				// in quarantine the mark is all that says this state exists (with one
+				// kept, a missing current version is damage too, and a restore must not
+				// rename over the damaged bytes before they are in quarantine)
+				if (mark(dir, highest, marks) || !valid.isEmpty()) {
 					quarantine(name, current, damage);
+				}
+				else {
+					logger.error("Damaged file {} ({}) stays in place until a start-up can mark its state", current,
+							damage);
 				}
 			}
 		}
@@ -882,8 +888,9 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	/**
 	 * Leaves the {@link #DAMAGED_MARK} for {@code revision} unless {@code marks} has it.
-	 * @return whether it is there and durable; if not, the damaged current version must
-	 * stay where it is, so that the next start-up finds the damage again
+	 * @return whether it is there and durable; if not, and no valid version is kept, the
+	 * damaged current version must stay where it is, so that the next start-up finds the
+	 * damage again
 	 */
 	private boolean mark(Path dir, long revision, List<Path> marks) {
 		Path mark = dir.resolve(DAMAGED_MARK + revision);
@@ -897,8 +904,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			return true;
 		}
 		catch (IOException | RuntimeException ex) {
-			logger.error("Could not leave {} ({}): the damaged {} stays in place until a start-up can", mark,
-					ex.toString(), CURRENT);
+			logger.error("Could not leave {}: {}", mark, ex.toString());
 			discard(mark);
 			return false;
 		}

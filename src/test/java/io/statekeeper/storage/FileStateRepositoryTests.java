@@ -505,6 +505,28 @@ class FileStateRepositoryTests {
 	}
 
 	/**
+	 * With a valid version kept, a mark that cannot be left does not keep the damaged
+	 * file in place: under restore-previous the restore would rename over it. It goes to
+	 * quarantine, the state is restored, and no mark is left behind.
+	 */
+	@Test
+	void aMarkThatCannotBeLeftDoesNotCostTheDamagedBytesOfARestoredState() throws IOException {
+		byte[] original = commitTwoRevisionsAndDamageTheCurrent(Damage.BODY_BYTE_FLIPPED);
+		this.io.fail(Op.CREATE, "damaged-", FaultyStorageIo::noSpace, 1);
+
+		LoadedState loaded = restart(properties(this.dataDir, 5, StorageProperties.OnCorruption.RESTORE_PREVIOUS))
+			.get(0);
+
+		assertThat(loaded.condition()).isEqualTo(Condition.OK);
+		assertThat(loaded.current().header().revision()).isEqualTo(3);
+		assertThat(loaded.current().body()).isEqualTo(state("a"));
+		assertThat(quarantined(this.dataDir)).singleElement()
+			.satisfies((file) -> assertThat(Files.readAllBytes(file))
+				.isEqualTo(Damage.BODY_BYTE_FLIPPED.apply(original.clone())));
+		assertThat(this.dataDir.resolve("states").resolve("prod").resolve("damaged-2")).doesNotExist();
+	}
+
+	/**
 	 * A read that fails at start-up (EIO) is the disk's fault, not the file's: start-up
 	 * stops with a message naming the state, and nothing is moved, marked or quarantined.
 	 * Once the disk reads again, the state is served as it was.
