@@ -22,6 +22,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -594,11 +595,11 @@ public class Bench {
 			}
 			Thread.sleep(1000);
 			long before = replaces.get();
-			Duration cpuBefore = ProcessHandle.current().info().totalCpuDuration().orElseThrow();
+			Duration cpuBefore = cpu(ProcessHandle.current());
 			long start = System.nanoTime();
 			Thread.sleep(seconds * 1000L);
 			long count = replaces.get() - before;
-			Duration cpu = ProcessHandle.current().info().totalCpuDuration().orElseThrow().minus(cpuBefore);
+			Duration cpu = cpu(ProcessHandle.current()).minus(cpuBefore);
 			double elapsed = (System.nanoTime() - start) / 1e9;
 			stop.set(true);
 			for (Future<?> writer : running) {
@@ -609,6 +610,16 @@ public class Bench {
 		finally {
 			writers.shutdown();
 		}
+	}
+
+	/**
+	 * CPU time a process has used so far, user and system, all its threads (the kernel's
+	 * count, in 10 ms ticks: read over runs of thousands of requests).
+	 */
+	static Duration cpu(ProcessHandle process) {
+		return process.info()
+			.totalCpuDuration()
+			.orElseThrow(() -> new IllegalStateException("no CPU time for process " + process.pid()));
 	}
 
 	/** The recipe, nothing of ours: write a temp file, fsync, rename, fsync the directory. */
@@ -725,7 +736,7 @@ public class Bench {
 		 * Numbers the files scripts are written to, over all targets: two builds of the
 		 * service (--ab) share a name, and a script holds its target's token.
 		 */
-		static final java.util.concurrent.atomic.AtomicInteger FILES = new java.util.concurrent.atomic.AtomicInteger();
+		static final AtomicInteger FILES = new AtomicInteger();
 
 		Target(String name, Process process, String base, String authorization, int management) {
 			this.name = name;
@@ -983,15 +994,9 @@ public class Bench {
 					percentile(output, "50%"), percentile(output, "99%"), cpuMillis / requests);
 		}
 
-		/**
-		 * CPU time the target process has used so far (the kernel's count, in 10 ms ticks:
-		 * read over a run of thousands of requests).
-		 */
+		/** CPU time the target process has used so far. */
 		Duration cpu() {
-			return this.process.toHandle()
-				.info()
-				.totalCpuDuration()
-				.orElseThrow(() -> new IllegalStateException("no CPU time for " + this.name));
+			return Bench.cpu(this.process.toHandle());
 		}
 
 		/** The JVM's direct buffer pool, as the service's own metrics report it. */

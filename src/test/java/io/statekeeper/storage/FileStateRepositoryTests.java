@@ -459,7 +459,7 @@ class FileStateRepositoryTests {
 		assertThat(second.condition()).isEqualTo(Condition.UNRECOVERABLE);
 		assertThat(second.lastRevision()).isEqualTo(first.lastRevision());
 		assertThat(quarantined(this.dataDir)).hasSize(1);
-		Path dir = this.dataDir.resolve("states").resolve("prod");
+		Path dir = stateDir(this.dataDir, "prod");
 		assertThat(dir.resolve("damaged-" + first.lastRevision())).isRegularFile();
 
 		// deleted through the API, the state is a tombstone again and the mark goes
@@ -473,19 +473,23 @@ class FileStateRepositoryTests {
 	}
 
 	/**
-	 * A mark that cannot be left (here: no space) keeps the damaged current version where
-	 * it is: the state is reported unrecoverable all the same, and the next start-up
-	 * finds the damage again, marks it and moves it to quarantine.
+	 * A mark that cannot be left keeps the damaged current version where it is: the state
+	 * is reported unrecoverable all the same, and the next start-up finds the damage
+	 * again, marks it and moves it to quarantine.
 	 */
-	@Test
-	void aMarkThatCannotBeLeftStillReportsTheStateAndIsLeftAtTheNextStartUp() throws IOException {
+	@ParameterizedTest
+	@CsvSource({ "CREATE, damaged-", "FSYNC_DIR, states/prod" })
+	void aMarkThatCannotBeLeftStillReportsTheStateAndIsLeftAtTheNextStartUp(Op op, String path) throws IOException {
 		StorageProperties noBackups = properties(this.dataDir, 0, StorageProperties.OnCorruption.HOLD);
 		start(noBackups).loadAll();
 		write("prod", null, 1, state("a"));
 		Path current = current(this.dataDir, "prod");
 		Files.write(current, Damage.BODY_BYTE_FLIPPED.apply(Files.readAllBytes(current)));
-		Path dir = this.dataDir.resolve("states").resolve("prod");
-		this.io.fail(Op.CREATE, "damaged-", FaultyStorageIo::noSpace, 1);
+		Path dir = stateDir(this.dataDir, "prod");
+		// no space to create the mark, or its directory's fsync fails: a mark that may
+		// not
+		// be durable is removed, not trusted
+		this.io.fail(op, path, FaultyStorageIo::noSpace, 1);
 
 		LoadedState loaded = restart(noBackups).get(0);
 
@@ -523,7 +527,7 @@ class FileStateRepositoryTests {
 		assertThat(quarantined(this.dataDir)).singleElement()
 			.satisfies((file) -> assertThat(Files.readAllBytes(file))
 				.isEqualTo(Damage.BODY_BYTE_FLIPPED.apply(original.clone())));
-		assertThat(this.dataDir.resolve("states").resolve("prod").resolve("damaged-2")).doesNotExist();
+		assertThat(stateDir(this.dataDir, "prod").resolve("damaged-2")).doesNotExist();
 	}
 
 	/**
@@ -561,7 +565,7 @@ class FileStateRepositoryTests {
 		commitTwoRevisionsAndDamageTheCurrent(Damage.BODY_BYTE_FLIPPED);
 		LoadedState held = restart().get(0);
 		assertThat(held.condition()).isEqualTo(Condition.HELD);
-		Path kept = this.dataDir.resolve("states").resolve("prod").resolve("versions").resolve("1.json");
+		Path kept = stateDir(this.dataDir, "prod").resolve("versions").resolve("1.json");
 		Files.write(kept, Damage.BODY_BYTE_FLIPPED.apply(Files.readAllBytes(kept)));
 
 		LoadedState later = restart().get(0);
