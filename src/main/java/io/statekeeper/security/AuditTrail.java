@@ -212,8 +212,10 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 		record(this.clock.instant(), action, state, 0, null, "refused", reason, token, request.getRemoteAddr(), true);
 	}
 
-	List<Map<String, Object>> read(String state, Instant since, int limit) {
+	List<Map<String, Object>> read(String state, Instant since, int limit,
+			java.util.function.Predicate<String> visible) {
 		return this.log.read((entry) -> (state == null || state.equals(entry.get("state")))
+				&& entry.get("state") instanceof String name && visible.test(name)
 				&& (since == null || AuditLog.after(entry, since)), limit);
 	}
 

@@ -32,6 +32,8 @@ import org.springframework.security.web.authentication.AnonymousAuthenticationFi
 import org.springframework.security.web.authentication.AuthenticationEntryPointFailureHandler;
 import org.springframework.security.web.authentication.AuthenticationFilter;
 import org.springframework.security.web.firewall.RequestRejectedHandler;
+import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
+import org.springframework.security.web.util.matcher.RequestMatcher;
 
 import io.statekeeper.security.SecurityProperties.Role;
 import io.statekeeper.state.StateController;
@@ -48,30 +50,37 @@ import io.statekeeper.system.Problems;
  * <th>needs</th>
  * </tr>
  * <tr>
- * <td>{@code GET /api/v1/states}, {@code GET /api/v1/states/{name}/**}</td>
+ * <td>{@code GET}, {@code HEAD}, {@code OPTIONS} of anything under {@code /api}</td>
  * <td>reader</td>
  * </tr>
  * <tr>
- * <td>{@code PUT, DELETE /api/v1/states/{name}}</td>
+ * <td>every other method ({@code PUT}, {@code DELETE}, and whatever comes next)</td>
  * <td>writer</td>
  * </tr>
  * <tr>
  * <td>{@code POST /api/v1/states/{name}/versions/{rev}/restore},
- * {@code GET /api/v1/audit}</td>
+ * {@code /api/v1/audit}</td>
  * <td>admin</td>
  * </tr>
  * </table>
  *
  * Each role implies the ones below it; a token with {@code states} patterns is also
- * limited to the states they match (and sees only those in the list). 401 (with
- * {@code WWW-Authenticate}) and 403 are problems; refused writes are audited. Everything
- * else (the OpenAPI document; the management port's health and metrics) is open.
+ * limited to the states they match, whatever the method or endpoint (the state is read
+ * from the path, see {@link #stateOf}), and sees only those in the list and the audit
+ * trail. 401 (with {@code WWW-Authenticate}) and 403 are problems; refused writes are
+ * audited. Everything else (the OpenAPI document; the management port's health and
+ * metrics) is open.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(SecurityProperties.class)
 class SecurityConfiguration {
 
 	static final String CHALLENGE = "Bearer realm=\"statekeeper\", Basic realm=\"statekeeper\"";
+
+	private static final RequestMatcher STATE_PATH = PathPatternRequestMatcher.withDefaults()
+		.matcher("/api/v1/states/{name}/**");
+
+	private static final RequestMatcher AUDIT_PATH = PathPatternRequestMatcher.withDefaults().matcher("/api/v1/audit");
 
 	/**
 	 * No observations of Spring Security's own filters, authentications and
@@ -118,22 +127,21 @@ class SecurityConfiguration {
 			.addFilterBefore(authentication, AnonymousAuthenticationFilter.class)
 			.exceptionHandling(
 					(exceptions) -> exceptions.authenticationEntryPoint(entryPoint).accessDeniedHandler(denied))
-			.authorizeHttpRequests((requests) -> requests.requestMatchers(HttpMethod.GET, "/api/v1/audit")
-				.access(role(Role.ADMIN))
-				.requestMatchers(HttpMethod.GET, "/api/v1/states")
-				.access(role(Role.READER))
+			.authorizeHttpRequests((requests) -> requests
 				.requestMatchers(HttpMethod.POST, "/api/v1/states/{name}/versions/{revision}/restore")
 				.access(role(Role.ADMIN))
-				.requestMatchers(HttpMethod.PUT, "/api/v1/states/{name}")
-				.access(role(Role.WRITER))
-				.requestMatchers(HttpMethod.DELETE, "/api/v1/states/{name}")
-				.access(role(Role.WRITER))
-				.requestMatchers(HttpMethod.GET, "/api/v1/states/{name}", "/api/v1/states/{name}/**")
+				.requestMatchers("/api/v1/audit", "/api/v1/audit/**")
+				.access(role(Role.ADMIN))
+				.requestMatchers(HttpMethod.GET, "/api/**")
 				.access(role(Role.READER))
-				.requestMatchers(HttpMethod.HEAD, "/api/v1/states/{name}")
+				.requestMatchers(HttpMethod.HEAD, "/api/**")
 				.access(role(Role.READER))
+				.requestMatchers(HttpMethod.OPTIONS, "/api/**")
+				.access(role(Role.READER))
+				// every other method changes something: writer at least, whatever the
+				// endpoint (so a new one is never open to readers by omission)
 				.anyRequest()
-				.access(role(Role.READER)));
+				.access(role(Role.WRITER)));
 		return http.build();
 	}
 
@@ -159,8 +167,11 @@ class SecurityConfiguration {
 	}
 
 	/**
-	 * Requires a token with at least {@code role}; for a {@code {name}} in the path, also
-	 * a token whose scope includes that state.
+	 * Requires a token with at least {@code role} and, for a request about a state, a
+	 * token whose scope includes it. The state comes from the path itself
+	 * ({@code /api/v1/states/{name}/**}, whatever the method or the endpoint) or from the
+	 * {@code state} query parameter of the audit endpoint, never from the handler a rule
+	 * names, so no method or endpoint can slip past the scope.
 	 */
 	static AuthorizationManager<RequestAuthorizationContext> role(Role role) {
 		return new AuthorizationManager<>() {
@@ -171,10 +182,21 @@ class SecurityConfiguration {
 					return new AuthorizationDecision(false);
 				}
 				boolean allowed = token.token().roles().stream().anyMatch((held) -> held.ordinal() >= role.ordinal());
-				String state = context.getVariables().get("name");
+				String state = stateOf(context.getRequest());
 				return new AuthorizationDecision(allowed && (state == null || token.token().allows(state)));
 			}
 		};
+	}
+
+	/**
+	 * The state a request is about, {@code null} for none.
+	 */
+	static String stateOf(HttpServletRequest request) {
+		RequestMatcher.MatchResult match = STATE_PATH.matcher(request);
+		if (match.isMatch()) {
+			return match.getVariables().get("name");
+		}
+		return AUDIT_PATH.matches(request) ? request.getParameter("state") : null;
 	}
 
 	private static void unauthorized(HttpServletRequest request, HttpServletResponse response,
