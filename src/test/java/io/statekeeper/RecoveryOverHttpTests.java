@@ -87,6 +87,38 @@ class RecoveryOverHttpTests {
 		}
 	}
 
+	@Test
+	void onlyAnAdminClearsAHoldAndTheListShowsTheDamagedState() throws IOException {
+		writeTwoRevisionsAndDamageTheCurrent(Damage.BODY_BYTE_FLIPPED);
+		String writer = "writer-secret-0123456789abcdef0123";
+		try (RunningService service = RunningService.start(this.dataDir, "statekeeper.security.tokens[1].id=writer",
+				"statekeeper.security.tokens[1].secret-sha256="
+						+ java.util.HexFormat.of().formatHex(io.statekeeper.storage.Sha256.of(writer.getBytes())),
+				"statekeeper.security.tokens[1].roles=writer")) {
+			java.util.Map<String, String> before = RunningService.snapshot(this.dataDir);
+			HttpResponse<byte[]> delete = service
+				.sendRaw(java.net.http.HttpRequest.newBuilder(service.api("/api/v1/states/prod"))
+					.header("Authorization", "Bearer " + writer)
+					.DELETE());
+			assertThat(delete.statusCode()).isEqualTo(403);
+			assertThat(text(delete)).contains("https://statekeeper.io/problems/admin-required");
+			// If-Match on a held state: the hold answers, not "no current revision"
+			HttpResponse<byte[]> conditional = service.put("/api/v1/states/prod", state(3), "If-Match", "\"2\"");
+			assertThat(conditional.statusCode()).isEqualTo(503);
+			assertThat(text(conditional)).contains("https://statekeeper.io/problems/state-held");
+			assertThat(RunningService.snapshot(this.dataDir)).isEqualTo(before);
+			assertThat(service.get("/api/v1/states/prod").statusCode()).isEqualTo(503);
+
+			assertThat(text(service.get("/api/v1/states")))
+				.contains("{\"name\":\"prod\",\"revision\":2,\"size\":0,\"status\":\"held\"}")
+				.contains("\"name\":\"other\"", "\"status\":\"ok\"");
+
+			assertThat(service.delete("/api/v1/states/prod").statusCode()).isEqualTo(204);
+			assertThat(text(service.get("/api/v1/states"))).doesNotContain("prod");
+			assertThat(service.put("/api/v1/states/prod", state(4)).headers().firstValue("ETag")).hasValue("\"4\"");
+		}
+	}
+
 	@ParameterizedTest
 	@MethodSource("damages")
 	void underRestorePreviousTheNewestValidVersionIsPromotedAsANewRevision(Damage damage) throws IOException {

@@ -56,6 +56,9 @@ public class StateController {
 	 */
 	public static final String SCOPE_ATTRIBUTE = "io.statekeeper.state.StateController.scope";
 
+	/** The servlet role of an admin token ({@link HttpServletRequest#isUserInRole}). */
+	static final String ADMIN_ROLE = "ADMIN";
+
 	private static final CacheControl NO_CACHE = CacheControl.noCache().cachePrivate();
 
 	/** A chunked body is read, and its reservation grown, this much at a time. */
@@ -71,7 +74,8 @@ public class StateController {
 	}
 
 	@GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
-	@Operation(summary = "List every stored state")
+	@Operation(summary = "List every stored state",
+			description = "Damaged states are listed too, with status held or unrecoverable.")
 	@ApiResponse(responseCode = "200", description = "The states, by name")
 	List<StateSummary> list(@Parameter(hidden = true) @RequestAttribute(name = SCOPE_ATTRIBUTE,
 			required = false) Predicate<String> scope) {
@@ -150,12 +154,14 @@ public class StateController {
 	@DeleteMapping("/{name}")
 	@Operation(summary = "Delete a state (its history is kept)")
 	@ApiResponse(responseCode = "204", description = "Deleted")
+	@ApiResponse(responseCode = "403", description = "The state is damaged and the token is not an admin's")
 	@ApiResponse(responseCode = "404", description = "No such state")
 	@ApiResponse(responseCode = "412", description = "If-Match does not hold")
 	ResponseEntity<Void> delete(@PathVariable String name,
-			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
+			@Parameter(hidden = true) HttpServletRequest request) {
 		StateService.checkName(name);
-		this.service.delete(name, Precondition.parse(ifMatch, null));
+		this.service.delete(name, Precondition.parse(ifMatch, null), request.isUserInRole(ADMIN_ROLE));
 		return ResponseEntity.noContent().build();
 	}
 

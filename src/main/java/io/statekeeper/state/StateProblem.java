@@ -31,6 +31,8 @@ public enum StateProblem {
 
 	VERSION_NOT_FOUND("version-not-found", HttpStatus.NOT_FOUND, "Version not found"),
 
+	ADMIN_REQUIRED("admin-required", HttpStatus.FORBIDDEN, "Only an admin may do this to a damaged state"),
+
 	PRECONDITION_FAILED("precondition-failed", HttpStatus.PRECONDITION_FAILED, "Precondition failed"),
 
 	BUSY("state-busy", HttpStatus.SERVICE_UNAVAILABLE, "Another write to this state is in progress"),

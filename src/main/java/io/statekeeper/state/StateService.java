@@ -190,14 +190,19 @@ public class StateService {
 	// ------------------------------------------------------------------ reads
 
 	/**
-	 * Every stored state, by name.
+	 * Every stored state, by name, damaged ones (held or unrecoverable) included with
+	 * their status.
 	 * @return their summaries
 	 */
 	public List<StateSummary> list() {
 		List<StateSummary> list = new ArrayList<>();
-		for (StateEntry entry : this.states.values()) {
+		for (Map.Entry<String, StateEntry> named : this.states.entrySet()) {
+			StateEntry entry = named.getValue();
 			Current current = entry.current;
-			if (current.live()) {
+			if (current.condition != Condition.OK) {
+				list.add(StateSummary.damaged(named.getKey(), entry.lastRevision, current.status()));
+			}
+			else if (current.live()) {
 				list.add(StateSummary.of(current.version.header()));
 			}
 		}
@@ -301,31 +306,59 @@ public class StateService {
 	 */
 	public WriteResult put(String name, ChecksummedBody checksummed, Precondition precondition) {
 		byte[] body = checksummed.bytes();
-		return write("put", name, precondition, (entry, current, origin, validated) -> {
-			current.refuseIfDamaged(name);
-			boolean created = !current.live();
-			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), checksummed,
-					this.clock.instant(), origin, validated::await);
-			entry.commit(new StoredVersion(header, body));
-			this.sizes.record(body.length);
-			return new WriteResult(StateSummary.of(header), created);
-		}, () -> {
-			if (body.length > this.maxStateSize) {
-				throw new StateProblemException(StateProblem.TOO_LARGE,
-						"The state is " + body.length + " bytes; the maximum is " + this.maxStateSize);
-			}
-			return PendingValidation.start(this.validator, body, this.validation);
-		});
+		return write("put", name, precondition, (current) -> current.refuseIfDamaged(name),
+				(entry, current, origin, validated) -> {
+					boolean created = !current.live();
+					long revision = entry.nextRevision();
+					VersionHeader header;
+					try {
+						header = this.repository.write(name, current.header(), revision, checksummed,
+								this.clock.instant(), origin, validated::await);
+					}
+					catch (StateProblemException invalid) {
+						// refused by the validation that ran alongside, before anything
+						// was
+						// published: no client and no file ever saw this revision
+						entry.giveBack(revision);
+						throw invalid;
+					}
+					entry.commit(new StoredVersion(header, body));
+					this.sizes.record(body.length);
+					return new WriteResult(StateSummary.of(header), created);
+				}, () -> {
+					if (body.length > this.maxStateSize) {
+						throw new StateProblemException(StateProblem.TOO_LARGE,
+								"The state is " + body.length + " bytes; the maximum is " + this.maxStateSize);
+					}
+					return PendingValidation.start(this.validator, body, this.validation);
+				});
 	}
 
 	/**
-	 * Deletes a state: a tombstone becomes its current version; the history is kept. A
-	 * damaged (held or unrecoverable) state can be deleted, which clears it.
+	 * Deletes a state as a writer: a tombstone becomes its current version; the history
+	 * is kept.
 	 * @param name the state's name
 	 * @param precondition the request's conditions
 	 */
 	public void delete(String name, Precondition precondition) {
-		write("delete", name, precondition, (entry, current, origin, validated) -> {
+		delete(name, precondition, false);
+	}
+
+	/**
+	 * Deletes a state: a tombstone becomes its current version; the history is kept. A
+	 * damaged (held or unrecoverable) state can be deleted by an admin only, which clears
+	 * it.
+	 * @param name the state's name
+	 * @param precondition the request's conditions
+	 * @param admin whether the caller is an admin
+	 */
+	public void delete(String name, Precondition precondition, boolean admin) {
+		write("delete", name, precondition, (current) -> {
+			if (current.condition != Condition.OK && !admin) {
+				throw new StateProblemException(StateProblem.ADMIN_REQUIRED, "The current version of '" + name
+						+ "' is damaged (" + current.status() + "): only an admin may delete it or restore a version");
+			}
+		}, (entry, current, origin, validated) -> {
 			if (!current.live() && current.condition == Condition.OK) {
 				throw notFound(name);
 			}
@@ -345,7 +378,8 @@ public class StateService {
 	 * @return the result
 	 */
 	public WriteResult restore(String name, long revision, Precondition precondition) {
-		return write("restore", name, precondition, (entry, current, origin, validated) -> {
+		return write("restore", name, precondition, (current) -> {
+		}, (entry, current, origin, validated) -> {
 			StoredVersion source = readRevision(entry, name, revision);
 			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), source.body(),
 					this.clock.instant(), origin);
@@ -355,7 +389,12 @@ public class StateService {
 		}, () -> PendingValidation.NONE);
 	}
 
-	private WriteResult write(String operation, String name, Precondition precondition, WriteAction action,
+	/**
+	 * @param admission what the state's condition must allow, checked under the lock
+	 * before the request's conditions (a damaged state answers for itself, not with 412)
+	 */
+	private WriteResult write(String operation, String name, Precondition precondition,
+			java.util.function.Consumer<Current> admission, WriteAction action,
 			java.util.function.Supplier<PendingValidation> validation) {
 		long start = System.nanoTime();
 		String outcome = "success";
@@ -366,7 +405,7 @@ public class StateService {
 			checkName(name);
 			PendingValidation validated = validation.get();
 			try {
-				result = writeLocked(operation, name, precondition, action, validated);
+				result = writeLocked(operation, name, precondition, admission, action, validated);
 				published = true;
 				return result;
 			}
@@ -406,11 +445,12 @@ public class StateService {
 		}
 	}
 
-	private WriteResult writeLocked(String operation, String name, Precondition precondition, WriteAction action,
-			PendingValidation validated) {
+	private WriteResult writeLocked(String operation, String name, Precondition precondition,
+			java.util.function.Consumer<Current> admission, WriteAction action, PendingValidation validated) {
 		StateEntry entry = lock(name);
 		try {
 			Current current = entry.current;
+			admission.accept(current);
 			if (precondition.ifMatch() != null || precondition.ifNoneMatch() != null) {
 				precondition.check(current.live() ? current.version.header() : null);
 			}
@@ -508,6 +548,11 @@ public class StateService {
 			return this.version != null && !this.version.header().deleted();
 		}
 
+		String status() {
+			return (this.condition == Condition.OK) ? StateSummary.OK
+					: this.condition.name().toLowerCase(java.util.Locale.ROOT);
+		}
+
 		VersionHeader header() {
 			return (this.version != null) ? this.version.header() : null;
 		}
@@ -535,8 +580,11 @@ public class StateService {
 
 		volatile Current current;
 
-		/** Guarded by {@link #lock} (after construction). */
-		long lastRevision;
+		/**
+		 * Written under {@link #lock} (after construction); volatile for the list, which
+		 * shows a damaged state's last revision without taking the lock.
+		 */
+		volatile long lastRevision;
 
 		StateEntry(String name) {
 			this.current = new Current(null, Condition.OK, List.of());
@@ -547,9 +595,22 @@ public class StateService {
 			this.lastRevision = loaded.lastRevision();
 		}
 
-		/** Takes the next revision; a failed write burns it, so none is ever reused. */
+		/**
+		 * Takes the next revision; a failed write burns it (its file may have been
+		 * published before the failure), so none is ever reused.
+		 */
 		long nextRevision() {
 			return ++this.lastRevision;
+		}
+
+		/**
+		 * Gives back a revision that nothing published: only for a write refused before
+		 * it reached the disk's publishing steps.
+		 */
+		void giveBack(long revision) {
+			if (this.lastRevision == revision) {
+				this.lastRevision = revision - 1;
+			}
 		}
 
 		void commit(StoredVersion version) {

@@ -2,6 +2,8 @@ package io.statekeeper.state;
 
 import java.time.Instant;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 import io.statekeeper.storage.VersionHeader;
 
 /**
@@ -12,12 +14,22 @@ import io.statekeeper.storage.VersionHeader;
  * @param checksum {@code sha256:<hex>} of its exact bytes
  * @param size its size in bytes
  * @param updatedAt when it was committed
+ * @param status {@code ok}, or {@code held} / {@code unrecoverable} for a state whose
+ * current version is damaged (then {@code revision} is the damaged one's, and there is no
+ * checksum, size or time to show)
  */
-public record StateSummary(String name, long revision, String checksum, long size, Instant updatedAt) {
+public record StateSummary(String name, long revision, @JsonInclude(JsonInclude.Include.NON_NULL) String checksum,
+		long size, @JsonInclude(JsonInclude.Include.NON_NULL) Instant updatedAt, String status) {
+
+	static final String OK = "ok";
 
 	static StateSummary of(VersionHeader header) {
 		return new StateSummary(header.name(), header.revision(), header.checksum(), header.stateSize(),
-				header.updatedAt());
+				header.updatedAt(), OK);
+	}
+
+	static StateSummary damaged(String name, long revision, String condition) {
+		return new StateSummary(name, revision, null, 0, null, condition);
 	}
 
 }

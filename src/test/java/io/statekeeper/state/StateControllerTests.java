@@ -336,14 +336,14 @@ class StateControllerTests {
 	void deleteIs204AndHonoursIfMatch() {
 		assertThat(this.mvc.delete().uri("/api/v1/states/prod").header(HttpHeaders.IF_MATCH, "\"3\"").exchange())
 			.hasStatus(HttpStatus.NO_CONTENT);
-		then(this.service).should().delete("prod", Precondition.parse("\"3\"", null));
+		then(this.service).should().delete("prod", Precondition.parse("\"3\"", null), false);
 	}
 
 	@Test
 	void deleteWithAStaleIfMatchIs412() {
 		org.mockito.BDDMockito.willThrow(new StateProblemException(StateProblem.PRECONDITION_FAILED, "stale"))
 			.given(this.service)
-			.delete(eq("prod"), any());
+			.delete(eq("prod"), any(), eq(false));
 		assertProblem(this.mvc.delete().uri("/api/v1/states/prod").header(HttpHeaders.IF_MATCH, "\"2\"").exchange(),
 				HttpStatus.PRECONDITION_FAILED, "precondition-failed");
 	}
@@ -352,7 +352,7 @@ class StateControllerTests {
 	void deleteOfAnAbsentStateIs404() {
 		org.mockito.BDDMockito.willThrow(new StateProblemException(StateProblem.NOT_FOUND, "none"))
 			.given(this.service)
-			.delete(eq("prod"), any());
+			.delete(eq("prod"), any(), eq(false));
 		assertProblem(this.mvc.delete().uri("/api/v1/states/prod").exchange(), HttpStatus.NOT_FOUND, "state-not-found");
 	}
 

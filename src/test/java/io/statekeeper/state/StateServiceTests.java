@@ -312,6 +312,8 @@ class StateServiceTests {
 		assertThat(io.statekeeper.RunningService.snapshot(this.dataDir.resolve("states"))).isEqualTo(before);
 		assertThat(StorageTestSupport.tempFiles(this.dataDir)).isEmpty();
 		assertThat(this.service.get("big").header().revision()).isEqualTo(1);
+		// the refused bodies used up no revision: the next write is 2, not 4
+		assertThat(this.service.put("big", valid, Precondition.NONE).summary().revision()).isEqualTo(2);
 	}
 
 }
