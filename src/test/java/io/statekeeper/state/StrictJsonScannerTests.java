@@ -13,6 +13,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.Tuple;
 import net.jqwik.api.Tuple.Tuple2;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import tools.jackson.core.JsonToken;
@@ -73,6 +74,133 @@ class StrictJsonScannerTests {
 		assertSameAsJackson(body);
 		assertThat(StrictJsonScanner.topLevel(body)).as(() -> new String(body, StandardCharsets.UTF_8)).isNotNull();
 		assertThat(outcome(WITH_FAST_PATH, body)).isEqualTo(state.get2() ? "valid" : outcome(JACKSON_ONLY, body));
+	}
+
+	@Property(tries = 1000)
+	void aKeyGivenTwiceAtAnyDepthIsRefusedByBothPaths(@ForAll("generatedStates") Tuple2<byte[], Boolean> state,
+			@ForAll("seeds") long seed) {
+		String json = new String(state.get1(), StandardCharsets.UTF_8);
+		// every object that has a member gets its first member again, spelled the same
+		// or with escapes, at its end
+		java.util.List<Integer> objects = new java.util.ArrayList<>();
+		for (int i = 1; i < json.length(); i++) {
+			if (json.charAt(i) == '{' && inStructure(json, i)) {
+				objects.add(i);
+			}
+		}
+		org.junit.jupiter.api.Assumptions.assumeFalse(objects.isEmpty());
+		Random random = new Random(seed);
+		int open = objects.get(random.nextInt(objects.size()));
+		int nameStart = json.indexOf('"', open);
+		int nameEnd = stringEnd(json, nameStart + 1);
+		org.junit.jupiter.api.Assumptions
+			.assumeTrue(nameStart > 0 && json.charAt(firstNonSpace(json, open + 1)) == '"');
+		String name = json.substring(nameStart, nameEnd);
+		String respelled = random.nextBoolean() ? name : escapeFirstAsciiLetterOrDigit(name);
+		int close = matchingClose(json, open);
+		String duplicated = json.substring(0, close) + "," + respelled + ":null" + json.substring(close);
+		byte[] body = duplicated.getBytes(StandardCharsets.UTF_8);
+		assertThat(StrictJsonScanner.topLevel(body)).as(duplicated).isNull();
+		assertThat(outcome(WITH_FAST_PATH, body)).as(duplicated).startsWith("MALFORMED_JSON").contains("Duplicate");
+		assertThat(outcome(JACKSON_ONLY, body)).isEqualTo(outcome(WITH_FAST_PATH, body));
+	}
+
+	@Provide
+	Arbitrary<Long> seeds() {
+		return Arbitraries.longs();
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "{\"version\":1,\"resources\":{\"a\":1,\"a\":2},\"metadata\":{}}",
+			"{\"version\":1,\"resources\":{\"a\":{\"kind\":1,\"x\":[{\"k\":1,\"k\":1}]}},\"metadata\":{}}",
+			"{\"version\":1,\"resources\":{\"a\":1,\"\\u0061\":2},\"metadata\":{}}",
+			"{\"version\":1,\"resources\":{},\"metadata\":{\"\u00e9\":1,\"\\u00e9\":2}}",
+			"{\"version\":1,\"resources\":{},\"metadata\":{\"\ud83d\ude00\":1,\"\\ud83d\\ude00\":2}}" })
+	void aNestedDuplicateKeyIsRefusedWithA400(String json) {
+		byte[] body = json.getBytes(StandardCharsets.UTF_8);
+		assertThat(outcome(WITH_FAST_PATH, body)).startsWith("MALFORMED_JSON").contains("Duplicate");
+		assertThat(outcome(JACKSON_ONLY, body)).isEqualTo(outcome(WITH_FAST_PATH, body));
+	}
+
+	@Test
+	void sameNamesInSiblingOrNestedObjectsAreNoDuplicates() {
+		byte[] body = ("{\"version\":1,\"resources\":{\"a\":{\"name\":1,\"b\":{\"name\":2}},"
+				+ "\"b\":{\"name\":3}},\"metadata\":{\"a\":1}}")
+			.getBytes(StandardCharsets.UTF_8);
+		assertThat(StrictJsonScanner.topLevel(body)).isNotNull();
+		assertThat(outcome(WITH_FAST_PATH, body)).isEqualTo("valid");
+		// many members in one object, then many small objects at the same depth
+		StringBuilder many = new StringBuilder("{\"version\":1,\"resources\":{");
+		for (int i = 0; i < 500; i++) {
+			many.append((i > 0) ? "," : "").append("\"r").append(i).append("\":{\"name\":").append(i).append('}');
+		}
+		many.append("},\"metadata\":{}}");
+		assertThat(outcome(WITH_FAST_PATH, many.toString().getBytes(StandardCharsets.UTF_8))).isEqualTo("valid");
+	}
+
+	private static boolean inStructure(String json, int at) {
+		boolean inString = false;
+		for (int i = 0; i < at; i++) {
+			char c = json.charAt(i);
+			if (inString && c == '\\') {
+				i++;
+			}
+			else if (c == '"') {
+				inString = !inString;
+			}
+		}
+		return !inString;
+	}
+
+	private static int stringEnd(String json, int from) {
+		for (int i = from; i < json.length(); i++) {
+			if (json.charAt(i) == '\\') {
+				i++;
+			}
+			else if (json.charAt(i) == '"') {
+				return i + 1;
+			}
+		}
+		return -1;
+	}
+
+	private static int firstNonSpace(String json, int from) {
+		int i = from;
+		while (Character.isWhitespace(json.charAt(i))) {
+			i++;
+		}
+		return i;
+	}
+
+	private static int matchingClose(String json, int open) {
+		int depth = 0;
+		for (int i = open; i < json.length(); i++) {
+			char c = json.charAt(i);
+			if (c == '"') {
+				i = stringEnd(json, i + 1) - 1;
+			}
+			else if (c == '{' || c == '[') {
+				depth++;
+			}
+			else if ((c == '}' || c == ']') && --depth == 0) {
+				return i;
+			}
+		}
+		throw new IllegalStateException("unbalanced");
+	}
+
+	/** The same name with its first plain ASCII letter or digit written as an escape. */
+	private static String escapeFirstAsciiLetterOrDigit(String quoted) {
+		for (int i = 1; i < quoted.length() - 1; i++) {
+			char c = quoted.charAt(i);
+			if (c == '\\') {
+				i += (quoted.charAt(i + 1) == 'u') ? 5 : 1;
+			}
+			else if (Character.isLetterOrDigit(c) && c < 0x80) {
+				return quoted.substring(0, i) + String.format("\\u%04x", (int) c) + quoted.substring(i + 1);
+			}
+		}
+		return quoted;
 	}
 
 	@ParameterizedTest
@@ -278,7 +406,10 @@ class StrictJsonScannerTests {
 				int members = random.nextInt(4);
 				for (int k = 0; k < members; k++) {
 					json.append((k > 0) ? "," + whitespace(random) : "");
+					// distinct names: a member's index, escaped or not, then anything
+					int mark = json.length();
 					string(json, random);
+					json.insert(mark + 1, random.nextBoolean() ? String.valueOf(k) : String.format("\\u%04x", '0' + k));
 					json.append(whitespace(random)).append(':').append(whitespace(random));
 					value(json, random, depth + 1, '?');
 				}
