@@ -60,11 +60,17 @@ public final class RunningService implements AutoCloseable {
 	 */
 	public static RunningService start(Path dataDir, io.statekeeper.storage.StorageIo io, String... properties) {
 		java.util.Objects.requireNonNull(dataDir, "dataDir");
-		List<String> args = new ArrayList<>(List.of("--server.port=0", "--management.server.port=0",
-				"--statekeeper.storage.data-dir=" + dataDir, "--statekeeper.storage.min-free-space=0",
-				"--logging.level.io.statekeeper=WARN", "--statekeeper.security.tokens[0].id=test",
-				"--statekeeper.security.tokens[0].secret-sha256=" + TOKEN_SHA256,
-				"--statekeeper.security.tokens[0].roles=admin"));
+		boolean ownMargin = java.util.Arrays.stream(properties)
+			.anyMatch((property) -> property.startsWith("statekeeper.storage.min-free-space="));
+		List<String> args = new ArrayList<>(
+				List.of("--server.port=0", "--management.server.port=0", "--statekeeper.storage.data-dir=" + dataDir,
+						"--logging.level.io.statekeeper=WARN", "--statekeeper.security.tokens[0].id=test",
+						"--statekeeper.security.tokens[0].secret-sha256=" + TOKEN_SHA256,
+						"--statekeeper.security.tokens[0].roles=admin"));
+		if (!ownMargin) {
+			// tests write to whatever disk the machine has: no margin unless asked for
+			args.add("--statekeeper.storage.min-free-space=0");
+		}
 		for (String property : properties) {
 			args.add("--" + property);
 		}

@@ -3,20 +3,29 @@ package io.statekeeper.security;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -24,11 +33,8 @@ import java.util.stream.Stream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import tools.jackson.core.JacksonException;
-import tools.jackson.databind.json.JsonMapper;
 
 import io.statekeeper.storage.DaemonThreads;
-import io.statekeeper.storage.Sha256;
 
 /**
  * An append-only, hash-chained audit log: {@code <data-dir>/audit/audit.log}, one JSON
@@ -36,22 +42,33 @@ import io.statekeeper.storage.Sha256;
  * {@code audit-000002.log}, … with the chain going on across files.
  *
  * <pre>
- * {"time":"…","token":"ci","remote":"10.0.0.7","action":"put","state":"prod","revision":42,
- *  "checksum":"sha256:…","outcome":"success","prev":"&lt;hash of the previous entry&gt;","hash":"&lt;sha256&gt;"}
+ * {"seq":42,"time":"…","token":"ci","remote":"10.0.0.7","action":"put","state":"prod","revision":42,
+ *  "checksum":"sha256:…","outcome":"success","reason":"none","prev":"&lt;hash of entry 41&gt;","mac":"hmac-sha256","hash":"…"}
  * </pre>
  *
- * {@code hash} is the SHA-256 of the line as it reads without its {@code ,"hash":"…"}
- * member; each entry names the previous entry's hash in {@code prev} (64 zeros for the
- * first), so editing, removing or reordering any entry breaks the chain from there on.
- * Entries are group-committed: {@link #append} writes the line and returns its sequence
- * number, {@link #sync} returns once that entry is fdatasync'ed (one fdatasync covers
- * every entry written before it, whoever waits), and a flusher makes whatever is pending
- * durable every flush interval. Start-up verifies the whole chain; a torn last line (a
- * crash mid-append, never acknowledged) is cut off, anything else is reported as a break.
+ * Entries are numbered ({@code seq}, from 1, never reset) and sealed by
+ * {@link AuditChain}: each names the previous entry's hash in {@code prev} (64 zeros for
+ * the first), so editing, removing or reordering any entry breaks the chain from there
+ * on. Entries are group-committed: {@link #append} writes the line and returns its
+ * {@code seq}, {@link #sync} returns once that entry is fdatasync'ed (one fdatasync
+ * covers every entry written before it, whoever waits), and a flusher makes whatever is
+ * pending durable every flush interval.
+ * <p>
+ * <b>Start-up</b> verifies the whole chain. A torn last line (a crash mid-append, never
+ * acknowledged) is copied to {@code quarantine/} and cut off; anything else is reported
+ * as a break. <b>Anchors</b>: every state version records the newest durable entry
+ * ({@link #durableHead}) in its header; {@link #checkAnchor} proves at start-up that the
+ * log still holds it, so a log cut short or deleted is detected too. <b>Retention</b>:
+ * beyond {@code maxFiles} rotated files the oldest is dropped, but only once an anchor
+ * covers its last entry, and only after a {@code retention} entry in the chain says so:
+ * the first entry left must follow what the newest such entry dropped.
+ * <p>
+ * <b>Space</b>: an append that would leave less than {@code reserve} bytes free is
+ * refused (states are refused from a larger margin, so writes stop before their audit
+ * does); a write that fails half-way is cut back, so the next entry never lands on a
+ * partial line.
  */
 final class AuditLog implements AutoCloseable {
-
-	static final String GENESIS = "0".repeat(64);
 
 	private static final Logger logger = LoggerFactory.getLogger(AuditLog.class);
 
@@ -59,145 +76,262 @@ final class AuditLog implements AutoCloseable {
 
 	private static final Pattern ROTATED = Pattern.compile("audit-(\\d{6})\\.log");
 
-	private static final byte[] HASH_FIELD = ",\"hash\":\"".getBytes(StandardCharsets.US_ASCII);
+	private static final Set<String> WRITES = Set.of("put", "delete", "restore");
 
-	private static final JsonMapper MAPPER = JsonMapper.builder().build();
-
-	private static final java.util.Set<String> WRITES = java.util.Set.of("put", "delete", "restore");
+	static final String RETENTION = "retention";
 
 	private final Path dir;
 
+	private final Path quarantine;
+
 	private final long maxFileSize;
+
+	private final int maxFiles;
+
+	private final long reserve;
+
+	private final AuditChain chain;
+
+	private final FileStore store;
 
 	private FileChannel channel;
 
-	private String lastHash = GENESIS;
+	private String lastHash = AuditChain.GENESIS;
 
-	private long entries;
+	/** The newest entry's seq (guarded by this). */
+	private long lastSeq;
+
+	/** Whether a keyed entry has been seen or written: no unkeyed one may follow. */
+	private boolean keyedSeen;
 
 	private String chainBreak;
 
-	/** Entries written (guarded by this). */
-	private long written;
+	/** Per file name, the seqs of its first and last entries. */
+	private final TreeMap<String, long[]> files = new TreeMap<>();
 
-	/** Entries known to be durable. */
-	private final java.util.concurrent.atomic.AtomicLong durable = new java.util.concurrent.atomic.AtomicLong();
+	/** The newest durable entry. */
+	private final AtomicReference<Head> durable = new AtomicReference<>(new Head(0, AuditChain.GENESIS));
+
+	/** The newest entry an anchor names: retention never drops past it. */
+	private volatile long anchored;
 
 	private final Object syncLock = new Object();
 
 	/** Per state, the newest revision a successful write of it is logged with. */
-	private final Map<String, Long> lastLogged = new java.util.HashMap<>();
+	private final Map<String, Long> lastLogged = new HashMap<>();
 
-	private final java.util.concurrent.ScheduledExecutorService flusher;
+	private final ScheduledExecutorService flusher;
 
 	private final Runnable afterFlush;
 
-	AuditLog(Path dir, long maxFileSize, java.time.Duration flushInterval, Runnable afterFlush) {
+	/**
+	 * The newest durable entry: its seq, and its hash.
+	 *
+	 * @param entries the seq of the newest durable entry (0 for none)
+	 * @param hash its hash
+	 */
+	record Head(long entries, String hash) {
+
+	}
+
+	AuditLog(Path dir, long maxFileSize, int maxFiles, long reserve, Duration flushInterval, AuditChain chain,
+			Runnable afterFlush) {
 		this.afterFlush = afterFlush;
 		this.dir = dir;
+		this.quarantine = dir.resolveSibling("quarantine");
 		this.maxFileSize = maxFileSize;
+		this.maxFiles = maxFiles;
+		this.reserve = reserve;
+		this.chain = chain;
 		try {
 			Files.createDirectories(dir,
 					PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+			this.store = Files.getFileStore(dir);
 			verify();
 			this.channel = open();
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException("Cannot open the audit log in " + dir, ex);
 		}
-		this.flusher = java.util.concurrent.Executors
-			.newSingleThreadScheduledExecutor(DaemonThreads.named("audit-flush"));
+		this.durable.set(new Head(this.lastSeq, this.lastHash));
+		this.flusher = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("audit-flush"));
 		long millis = Math.max(1, flushInterval.toMillis());
-		this.flusher.scheduleWithFixedDelay(this::flush, millis, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+		this.flusher.scheduleWithFixedDelay(this::flush, millis, millis, TimeUnit.MILLISECONDS);
 	}
 
 	/**
 	 * Appends one entry; it is durable once {@link #sync} with its number returns (or the
 	 * flusher got to it).
-	 * @param fields the entry's members, in order (without {@code prev} and {@code hash})
-	 * @return the entry's sequence number
+	 * @param fields the entry's members, in order (without {@code seq}, {@code prev} and
+	 * {@code hash})
+	 * @return the entry's seq
+	 * @throws UncheckedIOException if it could not be written (nothing of it is left in
+	 * the log)
 	 */
 	synchronized long append(Map<String, Object> fields) {
-		Map<String, Object> entry = new LinkedHashMap<>(fields);
+		Map<String, Object> entry = new LinkedHashMap<>();
+		entry.put("seq", this.lastSeq + 1);
+		entry.putAll(fields);
 		entry.put("prev", this.lastHash);
-		byte[] json = MAPPER.writeValueAsBytes(entry);
-		String hash = Sha256.hex(json);
-		byte[] line = new byte[json.length - 1 + HASH_FIELD.length + 64 + 3];
-		System.arraycopy(json, 0, line, 0, json.length - 1);
-		System.arraycopy(HASH_FIELD, 0, line, json.length - 1, HASH_FIELD.length);
-		System.arraycopy(hash.getBytes(StandardCharsets.US_ASCII), 0, line, json.length - 1 + HASH_FIELD.length, 64);
-		line[line.length - 3] = '"';
-		line[line.length - 2] = '}';
-		line[line.length - 1] = '\n';
+		AuditChain.Sealed sealed = this.chain.seal(entry);
+		byte[] line = sealed.line();
+		long size = -1;
 		try {
+			if (this.store.getUsableSpace() - line.length < this.reserve) {
+				throw new IOException("No space left for the audit log: fewer than " + this.reserve
+						+ " bytes would stay free (statekeeper.storage.min-free-space / 2)");
+			}
 			if (this.channel.size() + line.length > this.maxFileSize && this.channel.size() > 0) {
 				rotate();
 			}
+			size = this.channel.size();
 			ByteBuffer buffer = ByteBuffer.wrap(line);
 			while (buffer.hasRemaining()) {
 				this.channel.write(buffer);
 			}
 		}
 		catch (IOException ex) {
+			if (size >= 0) {
+				cutBack(size);
+			}
 			throw new UncheckedIOException("Cannot append to the audit log", ex);
 		}
-		this.lastHash = hash;
-		this.entries++;
-		return ++this.written;
+		this.lastHash = sealed.hash();
+		this.lastSeq++;
+		this.keyedSeen |= this.chain.keyed();
+		this.files.computeIfAbsent(CURRENT, (name) -> new long[] { this.lastSeq, 0 })[1] = this.lastSeq;
+		return this.lastSeq;
+	}
+
+	/** Removes what a failed append left of its line (ENOSPC after a short write). */
+	private void cutBack(long size) {
+		try {
+			this.channel.truncate(size);
+		}
+		catch (IOException ex) {
+			// the next start-up finds the partial line and quarantines it
+			logger.error("Could not cut a failed audit append back: {}", ex.toString());
+		}
 	}
 
 	/**
-	 * Returns once entry {@code sequence} (and every one before it) is durable: one
-	 * fdatasync for all the entries written so far, shared by every thread that waits.
-	 * @param sequence an entry's number from {@link #append}
+	 * Returns once entry {@code seq} (and every one before it) is durable: one fdatasync
+	 * for all the entries written so far, shared by every thread that waits.
+	 * @param seq an entry's number from {@link #append}
 	 */
-	void sync(long sequence) {
+	void sync(long seq) {
 		synchronized (this.syncLock) {
-			if (this.durable.get() >= sequence) {
+			if (this.durable.get().entries() >= seq) {
 				return;
 			}
-			long target;
+			Head target;
 			FileChannel current;
 			synchronized (this) {
-				target = this.written;
+				target = new Head(this.lastSeq, this.lastHash);
 				current = this.channel;
 			}
 			try {
 				current.force(false);
 			}
-			catch (java.nio.channels.ClosedChannelException ex) {
+			catch (ClosedChannelException ex) {
 				// rotated meanwhile: rotation forced that file before closing it
 			}
 			catch (IOException ex) {
 				throw new UncheckedIOException("Cannot fdatasync the audit log", ex);
 			}
-			this.durable.accumulateAndGet(target, Math::max);
+			advance(target);
 		}
+	}
+
+	private void advance(Head head) {
+		this.durable.accumulateAndGet(head, (now, next) -> (next.entries() > now.entries()) ? next : now);
 	}
 
 	/**
-	 * How many entries are durable.
-	 * @return the sequence number of the newest durable entry
+	 * The seq of the newest durable entry.
+	 * @return 0 if none
 	 */
 	long durable() {
-		return this.durable.get();
+		return this.durable.get().entries();
 	}
 
-	/** Makes everything written durable, then runs the after-flush action. */
+	/**
+	 * The newest durable entry, for a version header's anchor: a crash can never take it
+	 * from the log, so an anchor that the log does not hold means the log was cut.
+	 * @return the head
+	 */
+	Head durableHead() {
+		Head head = this.durable.get();
+		this.anchored = Math.max(this.anchored, head.entries());
+		return head;
+	}
+
+	/**
+	 * Makes everything written durable, drops what retention allows, then runs the
+	 * after-flush action.
+	 */
 	void flush() {
 		long pending;
 		synchronized (this) {
-			pending = this.written;
+			pending = this.lastSeq;
 		}
 		try {
-			if (pending > this.durable.get()) {
+			if (pending > durable()) {
 				sync(pending);
 			}
+			retain();
 			// also when another entry's sync made them durable meanwhile
 			this.afterFlush.run();
 		}
 		catch (RuntimeException ex) {
 			logger.error("Could not flush the audit log: {}", ex.toString());
+		}
+	}
+
+	/**
+	 * Drops the oldest rotated files beyond {@code maxFiles} whose entries an anchor
+	 * covers: first a durable {@code retention} entry says what goes, then the file goes.
+	 */
+	private void retain() {
+		while (true) {
+			String oldest;
+			long[] seqs;
+			synchronized (this) {
+				List<String> rotated = this.files.keySet().stream().filter((name) -> !name.equals(CURRENT)).toList();
+				if (this.maxFiles <= 0 || rotated.size() <= this.maxFiles) {
+					return;
+				}
+				oldest = rotated.get(0);
+				seqs = this.files.get(oldest);
+				if (seqs[1] > this.anchored) {
+					return;
+				}
+			}
+			Map<String, Object> entry = new LinkedHashMap<>();
+			entry.put("time", Instant.now().toString());
+			entry.put("token", "statekeeper");
+			entry.put("remote", "-");
+			entry.put("action", RETENTION);
+			entry.put("state", "-");
+			entry.put("revision", seqs[1]);
+			entry.put("checksum", null);
+			entry.put("outcome", "success");
+			entry.put("reason", "dropped " + oldest + " (entries " + seqs[0] + " to " + seqs[1]
+					+ ") beyond statekeeper.security.audit-max-files");
+			sync(append(entry));
+			try {
+				Files.delete(this.dir.resolve(oldest));
+				fsyncDirectory();
+			}
+			catch (IOException ex) {
+				logger.error("Could not drop {} from the audit log: {}", oldest, ex.toString());
+				return;
+			}
+			synchronized (this) {
+				this.files.remove(oldest);
+			}
+			logger.info("Dropped {} (audit entries {} to {}) beyond statekeeper.security.audit-max-files", oldest,
+					seqs[0], seqs[1]);
 		}
 	}
 
@@ -217,24 +351,66 @@ final class AuditLog implements AutoCloseable {
 	 * @return the entries
 	 */
 	synchronized List<Map<String, Object>> read(Predicate<Map<String, Object>> filter, int limit) {
-		List<Map<String, Object>> result = new ArrayList<>();
+		java.util.ArrayDeque<Map<String, Object>> result = new java.util.ArrayDeque<>();
 		try {
 			for (Path file : files()) {
-				for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-					Map<String, Object> entry = parse(line);
-					if (entry != null && filter.test(entry)) {
-						result.add(entry);
-						if (result.size() > limit) {
-							result.remove(0);
+				try (Stream<String> lines = Files.lines(file, StandardCharsets.UTF_8)) {
+					lines.forEach((line) -> {
+						Map<String, Object> entry = AuditChain.parse(line.getBytes(StandardCharsets.UTF_8));
+						if (entry != null && filter.test(entry)) {
+							result.addLast(entry);
+							if (result.size() > limit) {
+								result.removeFirst();
+							}
 						}
-					}
+					});
 				}
 			}
 		}
-		catch (IOException ex) {
-			throw new UncheckedIOException("Cannot read the audit log", ex);
+		catch (IOException | UncheckedIOException ex) {
+			throw new UncheckedIOException("Cannot read the audit log",
+					(ex instanceof UncheckedIOException unchecked) ? unchecked.getCause() : (IOException) ex);
 		}
-		return result;
+		return new ArrayList<>(result);
+	}
+
+	/**
+	 * Checks that the log still holds the entry an anchor names.
+	 * @param head the anchor: an entry's seq and hash
+	 * @param where what recorded it, for the message
+	 */
+	synchronized void checkAnchor(Head head, String where) {
+		if (head.entries() == 0) {
+			return;
+		}
+		if (head.entries() > this.lastSeq) {
+			broken("the log ends at entry " + this.lastSeq + ", but " + where + " was written when entry "
+					+ head.entries() + " was durable: entries were cut off or the log was replaced");
+			return;
+		}
+		String hash = hashOf(head.entries());
+		if (hash != null && !hash.equals(head.hash())) {
+			broken("entry " + head.entries() + " is not the one " + where + " recorded: the log was rewritten");
+		}
+	}
+
+	/** The hash of entry {@code seq}, {@code null} if retention dropped it. */
+	private String hashOf(long seq) {
+		for (Map.Entry<String, long[]> file : this.files.entrySet()) {
+			long[] seqs = file.getValue();
+			if (seq >= seqs[0] && seq <= seqs[1]) {
+				try (Stream<String> lines = Files.lines(this.dir.resolve(file.getKey()), StandardCharsets.UTF_8)) {
+					return lines.skip(seq - seqs[0])
+						.findFirst()
+						.map((line) -> this.chain.check(line.getBytes(StandardCharsets.UTF_8)).actual())
+						.orElse(null);
+				}
+				catch (IOException ex) {
+					throw new UncheckedIOException("Cannot read the audit log", ex);
+				}
+			}
+		}
+		return null;
 	}
 
 	synchronized String chainBreak() {
@@ -242,26 +418,20 @@ final class AuditLog implements AutoCloseable {
 	}
 
 	synchronized long entries() {
-		return this.entries;
+		return this.lastSeq;
 	}
 
-	Path directory() {
-		return this.dir;
-	}
-
-	@SuppressWarnings("unchecked")
-	private static Map<String, Object> parse(String line) {
-		try {
-			return MAPPER.readValue(line, LinkedHashMap.class);
-		}
-		catch (JacksonException ex) {
-			return null;
-		}
+	boolean keyed() {
+		return this.chain.keyed();
 	}
 
 	private void verify() throws IOException {
-		String previous = GENESIS;
+		String previous = AuditChain.GENESIS;
+		long expected = 1;
+		long firstSeq = 0;
+		long droppedThrough = 0;
 		for (Path file : files()) {
+			String name = file.getFileName().toString();
 			byte[] bytes = Files.readAllBytes(file);
 			int start = 0;
 			int lineNumber = 0;
@@ -271,34 +441,96 @@ final class AuditLog implements AutoCloseable {
 					end++;
 				}
 				lineNumber++;
+				byte[] line = java.util.Arrays.copyOfRange(bytes, start, end);
+				AuditChain.Checked checked = this.chain.check(line);
 				if (end == bytes.length) {
-					if (file.getFileName().toString().equals(CURRENT)) {
-						logger.warn("Cutting a torn last line off {} (a crash during an append)", file);
-						try (FileChannel truncate = FileChannel.open(file, StandardOpenOption.WRITE)) {
-							truncate.truncate(start);
-							truncate.force(true);
-						}
+					if (name.equals(CURRENT) && checked.problem() == null) {
+						// whole but for its newline: complete it
+						completeLastLine(file);
+					}
+					else if (name.equals(CURRENT)) {
+						quarantineTornLine(file, start, line);
+						break;
 					}
 					else {
-						broken(file, lineNumber, "torn line");
+						broken(name + " line " + lineNumber + ": torn line");
+						break;
 					}
-					break;
 				}
-				Map<String, Object> entry = parse(new String(bytes, start, end - start, StandardCharsets.UTF_8));
-				String problem = check(bytes, start, end, entry, previous);
+				Map<String, Object> entry = checked.entry();
+				long seq = (entry != null && entry.get("seq") instanceof Number number) ? number.longValue() : expected;
+				if (firstSeq == 0) {
+					firstSeq = seq;
+					if (seq > 1 && entry != null) {
+						// earlier entries were dropped by retention: the chain goes on
+						// from the hash this entry names
+						previous = String.valueOf(entry.get("prev"));
+						expected = seq;
+					}
+				}
+				String problem = checked.problem();
+				if (problem == null && seq != expected) {
+					problem = "entry " + expected + " is missing (found " + seq + ")";
+				}
+				if (problem == null && !previous.equals(entry.get("prev"))) {
+					problem = "prev does not name the previous entry";
+				}
+				if (problem == null && !checked.keyed() && this.keyedSeen) {
+					problem = "an unkeyed entry after keyed ones";
+				}
 				if (problem != null) {
-					broken(file, lineNumber, problem);
-					previous = hashOf(bytes, start, end);
+					broken(name + " line " + lineNumber + ": " + problem);
 				}
-				else {
-					previous = new String(bytes, end - 66, 64, StandardCharsets.US_ASCII);
+				this.keyedSeen |= checked.keyed();
+				previous = checked.actual();
+				if (entry != null && RETENTION.equals(entry.get("action"))
+						&& entry.get("revision") instanceof Number through) {
+					droppedThrough = Math.max(droppedThrough, through.longValue());
 				}
 				remember(entry);
-				this.entries++;
+				this.files.computeIfAbsent(name, (key) -> new long[] { seq, seq })[1] = seq;
+				expected = seq + 1;
 				start = end + 1;
 			}
 		}
+		if (firstSeq > droppedThrough + 1) {
+			broken("the log starts at entry " + firstSeq + ", but retention dropped only the entries up to "
+					+ droppedThrough + ": older files were removed");
+		}
 		this.lastHash = previous;
+		this.lastSeq = expected - 1;
+	}
+
+	private void completeLastLine(Path file) throws IOException {
+		try (FileChannel append = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+			append.write(ByteBuffer.wrap(new byte[] { '\n' }));
+			append.force(true);
+		}
+	}
+
+	/**
+	 * A crash mid-append leaves a partial last line, which was never acknowledged: it is
+	 * copied to {@code quarantine/} (evidence, if it was no crash) and cut off.
+	 */
+	private void quarantineTornLine(Path file, int start, byte[] torn) throws IOException {
+		Files.createDirectories(this.quarantine,
+				PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+		Path copy = this.quarantine.resolve("audit-torn-" + Instant.now().toEpochMilli() + ".log");
+		try (FileChannel out = FileChannel.open(copy,
+				EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+				PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+			out.write(ByteBuffer.wrap(torn));
+			out.force(true);
+		}
+		try (FileChannel directory = FileChannel.open(this.quarantine, StandardOpenOption.READ)) {
+			directory.force(true);
+		}
+		logger.warn("Cut a torn last line ({} bytes) off {} and kept it as {} (a crash during an append)", torn.length,
+				file, copy);
+		try (FileChannel truncate = FileChannel.open(file, StandardOpenOption.WRITE)) {
+			truncate.truncate(start);
+			truncate.force(true);
+		}
 	}
 
 	private void remember(Map<String, Object> entry) {
@@ -308,40 +540,12 @@ final class AuditLog implements AutoCloseable {
 		}
 	}
 
-	private void broken(Path file, int line, String problem) {
+	private void broken(String problem) {
 		if (this.chainBreak == null) {
-			this.chainBreak = file.getFileName() + " line " + line + ": " + problem;
-			logger.error("The audit log's hash chain is broken at {}: it was edited, truncated or reordered",
-					this.chainBreak);
+			this.chainBreak = problem;
+			logger.error("The audit log's hash chain is broken: {}. It was edited, cut, rewritten or reordered",
+					problem);
 		}
-	}
-
-	/** Checks one line; {@code null} if it holds. */
-	private static String check(byte[] bytes, int start, int end, Map<String, Object> entry, String previous) {
-		int hashAt = end - 66 - HASH_FIELD.length;
-		if (hashAt <= start
-				|| !java.util.Arrays.equals(bytes, hashAt, hashAt + HASH_FIELD.length, HASH_FIELD, 0, HASH_FIELD.length)
-				|| bytes[end - 1] != '}') {
-			return "not an audit entry";
-		}
-		String stored = new String(bytes, end - 66, 64, StandardCharsets.US_ASCII);
-		if (!stored.equals(hashOf(bytes, start, end))) {
-			return "hash mismatch";
-		}
-		if (entry == null || !previous.equals(entry.get("prev"))) {
-			return "prev does not name the previous entry";
-		}
-		return null;
-	}
-
-	private static String hashOf(byte[] bytes, int start, int end) {
-		int hashAt = end - 66 - HASH_FIELD.length;
-		if (hashAt <= start) {
-			return Sha256.hex(java.util.Arrays.copyOfRange(bytes, start, end));
-		}
-		byte[] json = java.util.Arrays.copyOfRange(bytes, start, hashAt + 1);
-		json[json.length - 1] = '}';
-		return Sha256.hex(json);
 	}
 
 	private List<Path> files() throws IOException {
@@ -349,7 +553,7 @@ final class AuditLog implements AutoCloseable {
 		try (Stream<Path> list = Files.list(this.dir)) {
 			list.filter((file) -> ROTATED.matcher(file.getFileName().toString()).matches()).forEach(rotated::add);
 		}
-		rotated.sort(Comparator.comparing((file) -> file.getFileName().toString()));
+		rotated.sort(java.util.Comparator.comparing((file) -> file.getFileName().toString()));
 		Path current = this.dir.resolve(CURRENT);
 		if (Files.exists(current)) {
 			rotated.add(current);
@@ -372,18 +576,22 @@ final class AuditLog implements AutoCloseable {
 
 	private void rotate() throws IOException {
 		this.channel.force(false);
-		this.durable.accumulateAndGet(this.written, Math::max);
+		advance(new Head(this.lastSeq, this.lastHash));
 		this.channel.close();
 		int next = 1;
-		for (Path file : files()) {
-			Matcher matcher = ROTATED.matcher(file.getFileName().toString());
+		for (String name : this.files.keySet()) {
+			Matcher matcher = ROTATED.matcher(name);
 			if (matcher.matches()) {
 				next = Math.max(next, Integer.parseInt(matcher.group(1)) + 1);
 			}
 		}
-		Files.move(this.dir.resolve(CURRENT), this.dir.resolve(String.format("audit-%06d.log", next)),
-				StandardCopyOption.ATOMIC_MOVE);
+		String rotated = String.format("audit-%06d.log", next);
+		Files.move(this.dir.resolve(CURRENT), this.dir.resolve(rotated), StandardCopyOption.ATOMIC_MOVE);
 		fsyncDirectory();
+		long[] seqs = this.files.remove(CURRENT);
+		if (seqs != null) {
+			this.files.put(rotated, seqs);
+		}
 		this.channel = open();
 	}
 
@@ -398,7 +606,7 @@ final class AuditLog implements AutoCloseable {
 		this.flusher.shutdownNow();
 		long pending;
 		synchronized (this) {
-			pending = this.written;
+			pending = this.lastSeq;
 		}
 		try {
 			sync(pending);

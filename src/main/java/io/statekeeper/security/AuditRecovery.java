@@ -13,9 +13,10 @@ import io.statekeeper.state.StateService;
 import io.statekeeper.storage.VersionHeader;
 
 /**
- * Start-up, before the web server takes requests: completes the audit log from the
- * version headers (a crash can lose group-committed entries, never the headers that carry
- * them), then records what start-up recovery did to damaged states.
+ * Start-up, before the web server takes requests: checks the audit log against the anchor
+ * of the newest version header, completes it from the version headers (a crash can lose
+ * group-committed entries, never the headers that carry them), then records what start-up
+ * recovery did to damaged states.
  */
 @Component
 class AuditRecovery {
@@ -26,6 +27,9 @@ class AuditRecovery {
 	}
 
 	AuditRecovery(AuditTrail trail, StateService service) {
+		// before anything is re-appended: does the log still hold what the newest
+		// version header says was durable?
+		trail.checkAnchors(service.currentHeaders());
 		List<Missing> missing = new ArrayList<>();
 		service.storedHeaders(trail.lastLogged()).forEach((state, headers) -> {
 			for (VersionHeader header : headers) {

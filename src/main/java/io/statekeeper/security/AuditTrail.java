@@ -34,8 +34,11 @@ import io.statekeeper.storage.VersionRetention;
 
 /**
  * Who did what: every PUT, DELETE and restore that reached the service (whatever its
- * outcome), every write refused by authentication or authorization, and every damaged
- * state start-up found, appended to the {@link AuditLog} before the client is answered.
+ * outcome), every write a token was refused (403), and every damaged state start-up
+ * found, appended to the {@link AuditLog} before the client is answered. Requests without
+ * a valid token (401) name nobody: they are counted
+ * ({@code statekeeper.security.refusals}) and summed up in the log once a minute, so that
+ * nobody can fill the disk with audit entries.
  * <p>
  * Durability without a second fsync per write: a successful write records who made it in
  * its version header ({@link #origin}), so its audit fields are durable with the state
@@ -58,6 +61,13 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 
 	private final Counter failures;
 
+	private final Counter unauthenticated;
+
+	private final Counter forbidden;
+
+	/** Unauthenticated refusals not yet logged, and when they were last logged. */
+	private final RefusalSummary refusals = new RefusalSummary();
+
 	/**
 	 * Per state, the entries of successful writes that may not be durable yet: {revision,
 	 * sequence}, oldest first. A writer adds under its state's lock, the flusher's
@@ -67,16 +77,32 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 
 	AuditTrail(StorageProperties storage, SecurityProperties security, Clock clock, MeterRegistry registry,
 			StateRepository repository) {
-		Path dir = storage.dataDir().toAbsolutePath().normalize().resolve("audit");
-		// once entries are durable, the versions pruning held back for them can go
-		this.log = new AuditLog(dir, security.auditMaxFileSize().toBytes(), security.auditFlushInterval(),
-				repository::pruneHeldBack);
+		Path dataDir = storage.dataDir().toAbsolutePath().normalize();
+		Path dir = dataDir.resolve("audit");
+		AuditChain chain = new AuditChain(key(security.auditKeyFile(), dataDir));
+		// once entries are durable, the versions pruning held back for them can go;
+		// half the states' free-space margin is kept for the log, so writes are refused
+		// before their audit could be
+		this.log = new AuditLog(dir, security.auditMaxFileSize().toBytes(), security.auditMaxFiles(),
+				storage.minFreeSpace().toBytes() / 2, security.auditFlushInterval(), chain, repository::pruneHeldBack);
+		if (!chain.keyed()) {
+			logger.warn("The audit chain is not keyed: set statekeeper.security.audit-key-file (outside the data "
+					+ "directory) so that nobody who can write the data directory can rewrite it");
+		}
 		this.clock = clock;
 		this.failures = Counter.builder("statekeeper.audit.failures")
 			.description("Audit entries that could not be written")
 			.register(registry);
+		this.unauthenticated = Counter.builder("statekeeper.security.refusals")
+			.description("Requests refused for want of a valid token (not each an audit entry: nobody to name)")
+			.tag("reason", "unauthorized")
+			.register(registry);
+		this.forbidden = Counter.builder("statekeeper.security.refusals")
+			.description("Requests refused for want of a valid token (not each an audit entry: nobody to name)")
+			.tag("reason", "forbidden")
+			.register(registry);
 		Gauge.builder("statekeeper.audit.chain.intact", this.log, (log) -> (log.chainBreak() == null) ? 1 : 0)
-			.description("1 while the audit log's hash chain verified at start-up")
+			.description("1 while the audit log's chain verified at start-up (no edit, gap, cut or rewrite)")
 			.register(registry);
 	}
 
@@ -96,7 +122,55 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 
 	@Override
 	public VersionHeader.Audit origin(String action) {
-		return new VersionHeader.Audit(action, currentToken(), currentRemote());
+		AuditLog.Head anchor = this.log.durableHead();
+		return new VersionHeader.Audit(action, currentToken(), currentRemote(),
+				(anchor.entries() > 0) ? anchor.entries() : null, (anchor.entries() > 0) ? anchor.hash() : null);
+	}
+
+	/**
+	 * Start-up: proves the log still holds the newest entry a version header anchors
+	 * (else the log was cut or replaced: reported as a break).
+	 * @param headers the current version of each state
+	 */
+	void checkAnchors(Map<String, VersionHeader> headers) {
+		headers.entrySet()
+			.stream()
+			.filter((named) -> named.getValue().audit() != null && named.getValue().audit().logEntries() != null)
+			.max(java.util.Comparator.comparingLong((named) -> named.getValue().audit().logEntries()))
+			.ifPresent((newest) -> {
+				VersionHeader.Audit audit = newest.getValue().audit();
+				this.log.checkAnchor(new AuditLog.Head(audit.logEntries(), audit.logHead()),
+						"state '" + newest.getKey() + "' revision " + newest.getValue().revision());
+			});
+	}
+
+	/**
+	 * Reads the chain's key: base64, at least 32 bytes, from a file outside the data
+	 * directory (a key stored beside the log protects nothing).
+	 */
+	static byte[] key(Path file, Path dataDir) {
+		if (file == null) {
+			return null;
+		}
+		Path absolute = file.toAbsolutePath().normalize();
+		if (absolute.startsWith(dataDir)) {
+			throw new IllegalStateException("statekeeper.security.audit-key-file (" + file
+					+ ") is inside the data directory: whoever can rewrite the log could read the key there");
+		}
+		byte[] key;
+		try {
+			key = java.util.Base64.getMimeDecoder()
+				.decode(java.nio.file.Files.readString(absolute, java.nio.charset.StandardCharsets.US_ASCII).strip());
+		}
+		catch (java.io.IOException | IllegalArgumentException ex) {
+			throw new IllegalStateException(
+					"Cannot read statekeeper.security.audit-key-file (" + file + ") as base64: " + ex.getMessage(), ex);
+		}
+		if (key.length < 32) {
+			throw new IllegalStateException("statekeeper.security.audit-key-file (" + file + ") holds " + key.length
+					+ " bytes; the key must be at least 32 (head -c 32 /dev/urandom | base64)");
+		}
+		return key;
 	}
 
 	@Override
@@ -207,9 +281,47 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 		String path = request.getRequestURI();
 		String prefix = "/api/v1/states/";
 		String state = path.startsWith(prefix) ? path.substring(prefix.length()).split("/", 2)[0] : path;
-		String token = (authentication != null && authentication.isAuthenticated()
-				&& authentication instanceof TokenAuthentication) ? authentication.getName() : "-";
-		record(this.clock.instant(), action, state, 0, null, "refused", reason, token, request.getRemoteAddr(), true);
+		if (!(authentication != null && authentication.isAuthenticated()
+				&& authentication instanceof TokenAuthentication)) {
+			// nobody to name: counted and logged at a bounded rate, never an fsynced
+			// entry each (anyone could fill the disk with them)
+			this.unauthenticated.increment();
+			this.refusals.add(request.getRemoteAddr(), this.clock.instant());
+			return;
+		}
+		this.forbidden.increment();
+		record(this.clock.instant(), action, state, 0, null, "refused", reason, authentication.getName(),
+				request.getRemoteAddr(), true);
+	}
+
+	/**
+	 * Unauthenticated refusals, logged as one WARN line per minute at most: how many, and
+	 * from which addresses (the first few).
+	 */
+	private static final class RefusalSummary {
+
+		private static final java.time.Duration EVERY = java.time.Duration.ofMinutes(1);
+
+		private long count;
+
+		private final java.util.Set<String> addresses = new java.util.LinkedHashSet<>();
+
+		private Instant logged = Instant.MIN;
+
+		synchronized void add(String address, Instant now) {
+			this.count++;
+			if (this.addresses.size() < 5) {
+				this.addresses.add(address);
+			}
+			if (!now.isBefore(this.logged.plus(EVERY))) {
+				logger.warn("{} write(s) refused without a valid token since the last report, from {}{}", this.count,
+						this.addresses, (this.addresses.size() == 5) ? " and maybe others" : "");
+				this.count = 0;
+				this.addresses.clear();
+				this.logged = now;
+			}
+		}
+
 	}
 
 	List<Map<String, Object>> read(String state, Instant since, int limit,
@@ -266,8 +378,8 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 	protected void doHealthCheck(Health.Builder builder) {
 		String broken = this.log.chainBreak();
 		builder.up()
-			.withDetail("directory", this.log.directory().toString())
 			.withDetail("entries", this.log.entries())
+			.withDetail("keyed", this.log.keyed())
 			.withDetail("chainIntact", broken == null);
 		if (broken != null) {
 			builder.withDetail("chainBreak", broken);

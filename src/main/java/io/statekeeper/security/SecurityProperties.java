@@ -22,12 +22,20 @@ import org.springframework.validation.annotation.Validated;
  * on in the next file)
  * @param auditFlushInterval how long a successful write's audit entry may wait for the
  * log's group commit (its fields are durable in the version header meanwhile)
+ * @param auditMaxFiles how many rotated audit files to keep (0: all); older ones are
+ * dropped once a state version's anchor covers them, and the chain records the drop
+ * @param auditKeyFile a file holding the key (at least 32 random bytes in base64,
+ * {@code head -c 32 /dev/urandom | base64}) that seals the audit chain with HMAC-SHA256;
+ * it must live outside the data directory (a Kubernetes Secret, say). Unset: the chain is
+ * plain SHA-256, which detects edits but not a rewrite by someone who can write the data
+ * directory
  */
 @ConfigurationProperties("statekeeper.security")
 @Validated
 public record SecurityProperties(@Valid @DefaultValue List<Token> tokens,
 		@NotNull @DefaultValue("64MB") DataSize auditMaxFileSize,
-		@NotNull @DefaultValue("100ms") java.time.Duration auditFlushInterval) {
+		@NotNull @DefaultValue("100ms") java.time.Duration auditFlushInterval,
+		@jakarta.validation.constraints.Min(0) @DefaultValue("16") int auditMaxFiles, java.nio.file.Path auditKeyFile) {
 
 	/**
 	 * One API token.

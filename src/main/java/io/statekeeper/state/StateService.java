@@ -166,6 +166,22 @@ public class StateService {
 	}
 
 	/**
+	 * The current version's header of every state that has one (tombstones included), for
+	 * the audit trail's anchors.
+	 * @return the headers, by state name
+	 */
+	public Map<String, VersionHeader> currentHeaders() {
+		Map<String, VersionHeader> headers = new java.util.TreeMap<>();
+		this.states.forEach((name, entry) -> {
+			VersionHeader header = entry.current.header();
+			if (header != null) {
+				headers.put(name, header);
+			}
+		});
+		return headers;
+	}
+
+	/**
 	 * The largest state body accepted.
 	 * @return bytes
 	 */

@@ -46,8 +46,13 @@ final class VersionFormat {
 	/** {@code ,"crc32c":"} + 8 hex digits + {@code "}}. */
 	private static final int CRC_SUFFIX_LENGTH = CRC_FIELD.length + 8 + 2;
 
+	/**
+	 * Fields a header does not know are ignored (DESIGN §14: within one format number, a
+	 * reader accepts what a newer writer added); the header's CRC, checked before it is
+	 * parsed, already tells damage from an addition.
+	 */
 	private static final JsonMapper MAPPER = JsonMapper.builder()
-		.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+		.disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
 		.disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
 		.build();
 

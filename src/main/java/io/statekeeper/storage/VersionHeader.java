@@ -66,13 +66,26 @@ public record VersionHeader(int format, String name, long revision, long size, S
 	}
 
 	/**
-	 * Who wrote a revision.
+	 * Who wrote a revision, and the audit log's anchor.
 	 *
 	 * @param action {@code put}, {@code delete} or {@code restore}
 	 * @param token the id of the token that wrote it ({@code -} if none)
 	 * @param remote the client's address ({@code -} if unknown)
+	 * @param logEntries the number of the newest entry that was durable in the audit log
+	 * when this revision was written ({@code null} in files written before anchors)
+	 * @param logHead that entry's hash: start-up proves the log still holds it, so a log
+	 * cut short or replaced is detected
 	 */
-	public record Audit(String action, String token, String remote) {
+	public record Audit(String action, String token, String remote,
+			@JsonInclude(JsonInclude.Include.NON_NULL) Long logEntries,
+			@JsonInclude(JsonInclude.Include.NON_NULL) String logHead) {
+
+		/**
+		 * Who wrote a revision, without an anchor.
+		 */
+		public Audit(String action, String token, String remote) {
+			this(action, token, remote, null, null);
+		}
 
 	}
 

@@ -47,8 +47,8 @@ class AuditTrailTests {
 		SimpleMeterRegistry registry = new SimpleMeterRegistry();
 		this.repository = StorageTestSupport.open(properties, new io.statekeeper.storage.StorageIo(), registry);
 		this.trail = new AuditTrail(properties,
-				new SecurityProperties(List.of(), DataSize.ofMegabytes(64), Duration.ofHours(1)), Clock.systemUTC(),
-				registry, this.repository);
+				new SecurityProperties(List.of(), DataSize.ofMegabytes(64), Duration.ofHours(1), 16, null),
+				Clock.systemUTC(), registry, this.repository);
 		this.repository.setRetention(this.trail);
 		this.service = new StateService(this.repository, new StateValidator(properties), properties, Clock.systemUTC(),
 				registry, (event) -> this.trail.written((StateWriteEvent) event), this.trail);
