@@ -33,14 +33,15 @@ class BodyMemoryOverHttpTests {
 	@ParameterizedTest
 	@ValueSource(booleans = { false, true })
 	void aBodyThatFindsNoRoomIsRefusedWith503AndChangesNothing(boolean chunked) throws IOException {
-		byte[] large = SampleStates.of(60 * 1024, 1);
-		byte[] other = SampleStates.of(40 * 1024, 2);
+		byte[] large = SampleStates.of(240 * 1024, 1);
+		byte[] other = SampleStates.of(160 * 1024, 2);
 		byte[] small = SampleStates.of(1024, 3);
-		try (RunningService service = RunningService.start(this.dataDir, "statekeeper.storage.max-state-size=64KB",
-				"statekeeper.storage.max-body-memory=96KB", "statekeeper.storage.lock-timeout=300ms")) {
+		try (RunningService service = RunningService.start(this.dataDir,
+				withSecondWriter("statekeeper.storage.max-state-size=256KB",
+						"statekeeper.storage.max-body-memory=384KB", "statekeeper.storage.lock-timeout=300ms"))) {
 			BodyMemory memory = service.context().getBean(BodyMemory.class);
 			assertThat(service.managementGet("/actuator/prometheus"))
-				.contains("statekeeper_bodies_memory_limit_bytes " + (96.0 * 1024));
+				.contains("statekeeper_bodies_memory_limit_bytes " + (384.0 * 1024));
 			try (Socket slow = new Socket("localhost", service.api("/").getPort())) {
 				slow.setSoTimeout(30_000);
 				OutputStream out = slow.getOutputStream();
@@ -56,7 +57,8 @@ class BodyMemoryOverHttpTests {
 				await().atMost(Duration.ofSeconds(20)).until(() -> memory.reserved() >= large.length - 10);
 				Map<String, String> before = RunningService.snapshot(this.dataDir);
 
-				HttpResponse<byte[]> refused = service.put("/api/v1/states/other", other);
+				// another client: the whole pool, not its share, is what runs out
+				HttpResponse<byte[]> refused = service.sendRaw(putAs(service, SECOND, "/api/v1/states/other", other));
 				assertThat(refused.statusCode()).isEqualTo(503);
 				assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
 				assertThat(refused.headers().firstValue("Content-Type")).hasValue("application/problem+json");
@@ -78,6 +80,76 @@ class BodyMemoryOverHttpTests {
 			await().atMost(Duration.ofSeconds(10)).until(() -> memory.reserved() == 0);
 			assertThat(service.put("/api/v1/states/other", other).statusCode()).isEqualTo(201);
 			assertThat(service.get("/api/v1/states/other").body()).isEqualTo(other);
+		}
+	}
+
+	static final String SECOND = "second-writer-secret-0123456789abcdef";
+
+	private static String[] withSecondWriter(String... properties) {
+		return java.util.stream.Stream.concat(java.util.stream.Stream.of(properties),
+				java.util.stream.Stream.of("statekeeper.security.tokens[1].id=second",
+						"statekeeper.security.tokens[1].secret-sha256=" + java.util.HexFormat.of()
+							.formatHex(io.statekeeper.storage.Sha256.of(SECOND.getBytes())),
+						"statekeeper.security.tokens[1].roles=writer"))
+			.toArray(String[]::new);
+	}
+
+	private static java.net.http.HttpRequest.Builder putAs(RunningService service, String secret, String path,
+			byte[] body) {
+		return java.net.http.HttpRequest.newBuilder(service.api(path))
+			.header("Authorization", "Bearer " + secret)
+			.header("Content-Type", "application/json")
+			.PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body));
+	}
+
+	/** Starts a PUT of {@code body} as {@code bearer}, all but its last 10 bytes sent. */
+	private static OutputStream startSlowPut(Socket socket, String bearer, String path, byte[] body)
+			throws IOException {
+		socket.setSoTimeout(30_000);
+		OutputStream out = socket.getOutputStream();
+		out.write(("PUT " + path + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + bearer
+				+ "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+			.getBytes(StandardCharsets.ISO_8859_1));
+		out.write(body, 0, body.length - 10);
+		out.flush();
+		return out;
+	}
+
+	@org.junit.jupiter.api.Test
+	void oneClientsSlowLargeBodiesCannotTakeEveryOnesRoom() throws IOException {
+		byte[] large = SampleStates.of(180 * 1024, 1);
+		try (RunningService service = RunningService.start(this.dataDir,
+				withSecondWriter("statekeeper.storage.max-state-size=256KB",
+						"statekeeper.storage.max-body-memory=768KB", "statekeeper.storage.lock-timeout=300ms"));
+				Socket first = new Socket("localhost", service.api("/").getPort());
+				Socket second = new Socket("localhost", service.api("/").getPort())) {
+			BodyMemory memory = service.context().getBean(BodyMemory.class);
+			startSlowPut(first, SECOND, "/api/v1/states/a", large);
+			await().atMost(Duration.ofSeconds(20)).until(() -> memory.reservedBy("second") >= large.length);
+			// the client's share (half of 768 KiB) has room for one more, not two
+			startSlowPut(second, SECOND, "/api/v1/states/b", large);
+			await().atMost(Duration.ofSeconds(20)).until(() -> memory.reservedBy("second") >= 2 * large.length);
+			HttpResponse<byte[]> third = service.sendRaw(putAs(service, SECOND, "/api/v1/states/c", large));
+			assertThat(third.statusCode()).isEqualTo(503);
+			assertThat(text(third)).contains("one client may hold");
+
+			// everyone else: a large body still has room, and a small one never waits
+			assertThat(service.put("/api/v1/states/d", large).statusCode()).isEqualTo(201);
+			assertThat(service.put("/api/v1/states/e", SampleStates.of(1024, 2)).statusCode()).isEqualTo(201);
+			assertThat(memory.reservedBy("test")).isZero();
+		}
+	}
+
+	@org.junit.jupiter.api.Test
+	void aSmallBodyNeverWaitsEvenWhenLargeOnesHoldEverything() throws IOException {
+		byte[] large = SampleStates.of(200 * 1024, 1);
+		try (RunningService service = RunningService.start(this.dataDir, "statekeeper.storage.max-state-size=256KB",
+				"statekeeper.storage.max-body-memory=256KB", "statekeeper.storage.lock-timeout=300ms");
+				Socket slow = new Socket("localhost", service.api("/").getPort())) {
+			BodyMemory memory = service.context().getBean(BodyMemory.class);
+			startSlowPut(slow, RunningService.TOKEN, "/api/v1/states/a", large);
+			await().atMost(Duration.ofSeconds(20)).until(() -> memory.reserved() >= large.length);
+			assertThat(service.put("/api/v1/states/b", SampleStates.of(60 * 1024, 2)).statusCode()).isEqualTo(201);
 		}
 	}
 

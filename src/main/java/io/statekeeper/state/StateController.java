@@ -145,7 +145,9 @@ public class StateController {
 		StateService.checkName(name);
 		requireUtf8(request);
 		Precondition precondition = Precondition.parse(ifMatch, ifNoneMatch);
-		try (BodyMemory.Reservation memory = this.bodyMemory.open()) {
+		java.security.Principal principal = request.getUserPrincipal();
+		try (BodyMemory.Reservation memory = this.bodyMemory
+			.open((principal != null) ? principal.getName() : request.getRemoteAddr())) {
 			return written(
 					this.service.put(name, readBody(request, this.service.maxStateSize(), memory), precondition));
 		}

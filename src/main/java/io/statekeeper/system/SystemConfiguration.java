@@ -37,7 +37,10 @@ class SystemConfiguration {
 	BodyMemory bodyMemory(StorageProperties storage, MeterRegistry registry) {
 		long limit = (storage.maxBodyMemory() != null) ? storage.maxBodyMemory().toBytes()
 				: BodyMemory.defaultLimit(storage.maxStateSize().toBytes());
-		BodyMemory memory = new BodyMemory(limit, storage.lockTimeout());
+		// bodies validated inline (under 64 KiB) reserve nothing: a small PUT never
+		// waits behind large ones
+		BodyMemory memory = new BodyMemory(limit, BodyMemory.defaultPerClient(limit, storage.maxStateSize().toBytes()),
+				64 * 1024, storage.lockTimeout());
 		Gauge.builder("statekeeper.bodies.memory.reserved", memory, BodyMemory::reserved)
 			.description("Bytes of request bodies being received and written")
 			.baseUnit("bytes")

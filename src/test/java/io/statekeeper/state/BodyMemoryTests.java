@@ -48,6 +48,35 @@ class BodyMemoryTests {
 		assertThat(memory.reserved()).isEqualTo(60 * KIB);
 	}
 
+	@Test
+	void oneClientHoldsAtMostItsShareAndIsRefusedAtOnceBeyondIt() {
+		BodyMemory memory = new BodyMemory(100 * KIB, 50 * KIB, 0, Duration.ofSeconds(30));
+		memory.open("a").cover(40 * KIB);
+		BodyMemory.Reservation more = memory.open("a");
+		assertThatExceptionOfType(StateProblemException.class).isThrownBy(() -> more.cover(20 * KIB))
+			.satisfies((ex) -> assertThat(ex.getMessage()).contains("one client may hold", "needs 20480"));
+		assertThat(memory.reservedBy("a")).isEqualTo(40 * KIB);
+		assertThat(memory.reserved()).isEqualTo(40 * KIB);
+		// another client still has the rest of the pool
+		BodyMemory.Reservation other = memory.open("b");
+		other.cover(50 * KIB);
+		assertThat(memory.reserved()).isEqualTo(90 * KIB);
+		other.close();
+		assertThat(memory.reservedBy("b")).isZero();
+	}
+
+	@Test
+	void bodiesUpToTheExemptionReserveNothing() {
+		BodyMemory memory = new BodyMemory(10 * KIB, 10 * KIB, 4 * KIB, Duration.ofMillis(50));
+		BodyMemory.Reservation reservation = memory.open("a");
+		reservation.cover(4 * KIB);
+		assertThat(memory.reserved()).isZero();
+		reservation.cover(5 * KIB);
+		assertThat(memory.reserved()).isEqualTo(5 * KIB);
+		reservation.close();
+		assertThat(memory.reserved()).isZero();
+	}
+
 	/**
 	 * With 60 of 96 KiB held by {@code first}, another 60 KiB body waiting for room on
 	 * its own thread.
