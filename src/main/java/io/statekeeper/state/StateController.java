@@ -68,9 +68,12 @@ public class StateController {
 
 	private final BodyMemory bodyMemory;
 
-	StateController(StateService service, BodyMemory bodyMemory) {
+	private final BodyPace bodyPace;
+
+	StateController(StateService service, BodyMemory bodyMemory, BodyPace bodyPace) {
 		this.service = service;
 		this.bodyMemory = bodyMemory;
+		this.bodyPace = bodyPace;
 	}
 
 	@GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
@@ -148,8 +151,8 @@ public class StateController {
 		java.security.Principal principal = request.getUserPrincipal();
 		try (BodyMemory.Reservation memory = this.bodyMemory
 			.open((principal != null) ? principal.getName() : request.getRemoteAddr())) {
-			return written(
-					this.service.put(name, readBody(request, this.service.maxStateSize(), memory), precondition));
+			return written(this.service.put(name, readBody(request, this.bodyPace.watch(request.getInputStream()),
+					this.service.maxStateSize(), memory), precondition));
 		}
 	}
 
@@ -249,13 +252,12 @@ public class StateController {
 	 * arrives. Its size is reserved in {@code memory} before it is read, a chunked body's
 	 * as it grows.
 	 */
-	private static ChecksummedBody readBody(HttpServletRequest request, long max, BodyMemory.Reservation memory)
-			throws IOException {
+	private static ChecksummedBody readBody(HttpServletRequest request, InputStream in, long max,
+			BodyMemory.Reservation memory) throws IOException {
 		long declared = request.getContentLengthLong();
 		if (declared > max) {
 			throw tooLarge(declared, max);
 		}
-		InputStream in = request.getInputStream();
 		if (declared >= 0) {
 			memory.cover(declared);
 			return ChecksummedBody.read(in, (int) declared);

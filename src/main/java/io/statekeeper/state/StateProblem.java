@@ -27,6 +27,8 @@ public enum StateProblem {
 
 	TOO_LARGE("state-too-large", HttpStatus.CONTENT_TOO_LARGE, "State too large"),
 
+	BODY_TOO_SLOW("body-too-slow", HttpStatus.REQUEST_TIMEOUT, "The body arrived too slowly"),
+
 	NOT_FOUND("state-not-found", HttpStatus.NOT_FOUND, "State not found"),
 
 	VERSION_NOT_FOUND("version-not-found", HttpStatus.NOT_FOUND, "Version not found"),

@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import io.statekeeper.state.BodyMemory;
+import io.statekeeper.state.BodyPace;
 import io.statekeeper.storage.EncryptionProperties;
 import io.statekeeper.storage.StateCipher;
 import io.statekeeper.storage.StorageIo;
@@ -20,7 +21,7 @@ import io.statekeeper.storage.StorageProperties;
  * Cross-cutting beans: the clock, the storage seam and typed configuration.
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties({ StorageProperties.class, EncryptionProperties.class })
+@EnableConfigurationProperties({ StorageProperties.class, EncryptionProperties.class, HttpProperties.class })
 class SystemConfiguration {
 
 	@Bean
@@ -50,6 +51,16 @@ class SystemConfiguration {
 			.baseUnit("bytes")
 			.register(registry);
 		return memory;
+	}
+
+	@Bean
+	SlowHeaderGuard slowHeaderGuard(HttpProperties http, MeterRegistry registry) {
+		return new SlowHeaderGuard(http, registry);
+	}
+
+	@Bean
+	BodyPace bodyPace(HttpProperties http) {
+		return new BodyPace(http.bodyTimeout(), http.bodyMinRate().toBytes());
 	}
 
 	@Bean

@@ -58,6 +58,11 @@ class StateControllerTests {
 			return new BodyMemory(1024 * 1024, java.time.Duration.ofSeconds(1));
 		}
 
+		@org.springframework.context.annotation.Bean
+		BodyPace bodyPace() {
+			return new BodyPace(java.time.Duration.ofSeconds(20), 64 * 1024);
+		}
+
 	}
 
 	@BeforeEach
