@@ -946,8 +946,8 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			logger.error("State '{}' is unrecoverable: no kept version could be read back", name);
 			return new LoadedState(name, null, highest, Condition.UNRECOVERABLE, List.of(), false);
 		}
-		logger.warn("State '{}' is held: its current version is damaged ({}); valid revisions {} can be restored "
-				+ "with POST /api/v1/states/{}/versions/{{revision}}/restore", name, damage, valid, name);
+		logger.warn("State '{}' is held: its current version is damaged ({}); an admin can restore one of the valid "
+				+ "revisions {} as a new revision", name, damage, valid);
 		return new LoadedState(name, null, highest, Condition.HELD, valid, false);
 	}
 

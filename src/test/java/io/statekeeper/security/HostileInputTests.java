@@ -262,4 +262,17 @@ class HostileInputTests {
 		}
 	}
 
+	@Test
+	void theErrorPageAskedForDirectlyIsA404ProblemNotA500() throws IOException {
+		for (String path : new String[] { "/error", "/error?x=1" }) {
+			HttpResponse<byte[]> response = this.service
+				.sendRaw(java.net.http.HttpRequest.newBuilder(this.service.api(path)).GET());
+			assertThat(response.statusCode()).isEqualTo(404);
+			assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+			assertCleanProblem(text(response));
+			assertThat(text(response)).doesNotContain("999");
+		}
+		assertNothingChanged();
+	}
+
 }
