@@ -24,7 +24,7 @@ import io.statekeeper.storage.StorageProperties;
 /**
  * JMH: validating a state body (one streaming pass, no tree), per body size, with the
  * strict scanner's fast path ({@code fastPath=true}, what the service does) and with
- * Jackson alone. Run with {@code bench/jmh} (see the README's Benchmarks section).
+ * Jackson alone. Run with {@code bench/jmh} (see {@code bench/README.md}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
