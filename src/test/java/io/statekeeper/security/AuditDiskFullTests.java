@@ -13,10 +13,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.statekeeper.RunningService;
+import io.statekeeper.storage.Tmpfs;
 
 import static io.statekeeper.RunningService.text;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The audit log on a real, small tmpfs that fills up: writes are refused while their
@@ -38,10 +38,7 @@ class AuditDiskFullTests {
 
 	@BeforeEach
 	void mountTmpfs() throws Exception {
-		this.mount = this.base.resolve("tmpfs");
-		Files.createDirectories(this.mount);
-		String failure = run("mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", this.mount.toString());
-		assumeTrue(failure == null, () -> "needs root to mount a tmpfs (" + failure + ")");
+		this.mount = Tmpfs.mountOrSkip(this.base, "size=4m,mode=0700");
 	}
 
 	@AfterEach
@@ -49,13 +46,9 @@ class AuditDiskFullTests {
 		if (this.service != null) {
 			this.service.close();
 		}
-		run("umount", "-l", this.mount.toString());
-	}
-
-	private static String run(String... command) throws IOException, InterruptedException {
-		Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-		String output = new String(process.getInputStream().readAllBytes());
-		return (process.waitFor() == 0) ? null : String.join(" ", command) + ": " + output.strip();
+		if (this.mount != null) {
+			Tmpfs.unmount(this.mount);
+		}
 	}
 
 	private RunningService start(String... extra) {

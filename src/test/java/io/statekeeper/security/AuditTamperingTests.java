@@ -119,20 +119,16 @@ class AuditTamperingTests {
 		writeWithAnAnchor(false);
 		// the first entry edited, and every hash after it recomputed, as anyone can do
 		// with SHA-256
-		List<String> lines = Files.readAllLines(log());
-		lines.set(0, lines.get(0).replace("\"remote\":\"127.0.0.1\"", "\"remote\":\"10.9.9.9\""));
-		Files.write(log(), reseal(lines, false));
+		editTheFirstEntryAndReseal(false);
 		assertThat(healthAfterRestart(false)).contains("\"chainIntact\":false", "the log was rewritten");
 	}
 
 	@Test
 	void withAKeyAnEntryCannotBeResealedAtAll() throws IOException {
 		writeWithAnAnchor(true);
-		List<String> lines = Files.readAllLines(log());
-		assertThat(lines.get(0)).contains("\"mac\":\"hmac-sha256\"");
+		assertThat(Files.readAllLines(log()).get(0)).contains("\"mac\":\"hmac-sha256\"");
 		// the attacker keeps the keyed form and recomputes with SHA-256
-		lines.set(0, lines.get(0).replace("\"remote\":\"127.0.0.1\"", "\"remote\":\"10.9.9.9\""));
-		Files.write(log(), reseal(lines, true));
+		editTheFirstEntryAndReseal(true);
 		assertThat(healthAfterRestart(true)).contains("\"chainIntact\":false", "audit.log line 1: hash mismatch");
 	}
 
@@ -242,6 +238,12 @@ class AuditTamperingTests {
 		try (Stream<Path> files = Files.list(quarantine)) {
 			return files.filter((file) -> file.getFileName().toString().startsWith("audit-torn-")).toList();
 		}
+	}
+
+	private void editTheFirstEntryAndReseal(boolean keepMac) throws IOException {
+		List<String> lines = Files.readAllLines(log());
+		lines.set(0, lines.get(0).replace("\"remote\":\"127.0.0.1\"", "\"remote\":\"10.9.9.9\""));
+		Files.write(log(), reseal(lines, keepMac));
 	}
 
 	/** Recomputes every entry's prev and hash, as someone without the key would. */

@@ -21,7 +21,6 @@ import static io.statekeeper.storage.StorageTestSupport.properties;
 import static io.statekeeper.storage.StorageTestSupport.tempFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Real faults from a real file system: a small tmpfs that runs out of bytes or inodes,
@@ -39,11 +38,7 @@ class RealFaultTests {
 
 	@BeforeEach
 	void mountTmpfs() throws Exception {
-		this.mount = this.base.resolve("tmpfs");
-		Files.createDirectories(this.mount);
-		String failure = run("mount", "-t", "tmpfs", "-o", "size=2m,nr_inodes=64,mode=0700", "tmpfs",
-				this.mount.toString());
-		assumeTrue(failure == null, () -> "needs root to mount a tmpfs (" + failure + ")");
+		this.mount = Tmpfs.mountOrSkip(this.base, "size=2m,nr_inodes=64,mode=0700");
 	}
 
 	@AfterEach
@@ -52,14 +47,12 @@ class RealFaultTests {
 			this.repository.close();
 		}
 		if (this.mount != null) {
-			run("umount", "-l", this.mount.toString());
+			Tmpfs.unmount(this.mount);
 		}
 	}
 
 	private static String run(String... command) throws IOException, InterruptedException {
-		Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-		String output = new String(process.getInputStream().readAllBytes());
-		return (process.waitFor() == 0) ? null : String.join(" ", command) + ": " + output.strip();
+		return Tmpfs.run(command);
 	}
 
 	private FileStateRepository open(StorageIo io) {
