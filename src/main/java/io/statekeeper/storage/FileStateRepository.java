@@ -785,6 +785,10 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		try {
 			return recover(name, dir);
 		}
+		catch (NewerFormatException ex) {
+			throw new IllegalStateException("Start-up recovery stopped at state '" + name + "': " + ex.getMessage()
+					+ ". Nothing was quarantined", ex);
+		}
 		catch (IOException ex) {
 			// the disk failed, not the file: quarantining it would hide a good state
 			// behind a bad read, so start-up stops and nothing is moved

@@ -85,7 +85,8 @@ final class VersionFormat {
 	 * @return the header
 	 * @throws CorruptVersionException if it is not a valid header
 	 */
-	static VersionHeader decodeHeader(Path file, byte[] line, int length) throws CorruptVersionException {
+	static VersionHeader decodeHeader(Path file, byte[] line, int length)
+			throws CorruptVersionException, NewerFormatException {
 		if (length < CRC_SUFFIX_LENGTH + 2) {
 			throw new CorruptVersionException(file, "header too short");
 		}
@@ -101,12 +102,20 @@ final class VersionFormat {
 		if (!actual.equals(stored)) {
 			throw new CorruptVersionException(file, "header crc32c mismatch");
 		}
+		// the CRC held: a format number above ours is a newer release's file, not damage
 		VersionHeader header;
 		try {
 			header = MAPPER.readValue(json, VersionHeader.class);
 		}
 		catch (JacksonException ex) {
+			int format = formatOf(json);
+			if (format > FORMAT) {
+				throw new NewerFormatException(file, format);
+			}
 			throw new CorruptVersionException(file, "header does not parse: " + ex.getOriginalMessage());
+		}
+		if (header.format() > FORMAT) {
+			throw new NewerFormatException(file, header.format());
 		}
 		if (header.format() != FORMAT) {
 			throw new CorruptVersionException(file, "unknown format " + header.format());
@@ -180,7 +189,7 @@ final class VersionFormat {
 	}
 
 	private static VersionHeader checkHeader(Path file, ByteBuffer buffer, int newline, String expectedName,
-			long expectedRevision) throws CorruptVersionException {
+			long expectedRevision) throws CorruptVersionException, NewerFormatException {
 		VersionHeader header = decodeHeader(file, buffer.array(), newline);
 		if (!header.name().equals(expectedName)) {
 			throw new CorruptVersionException(file, "belongs to state '" + header.name() + "'");
@@ -247,6 +256,16 @@ final class VersionFormat {
 			}
 		}
 		return -1;
+	}
+
+	/** The header's {@code format}, 0 if it has none that reads as a number. */
+	private static int formatOf(byte[] json) {
+		try {
+			return MAPPER.readTree(json).path("format").asInt(0);
+		}
+		catch (JacksonException ex) {
+			return 0;
+		}
 	}
 
 	private static long crc32c(byte[] bytes, int length) {

@@ -19,6 +19,9 @@ class VersionFormatTests {
 
 	private static final Path FILE = Path.of("current.json");
 
+	@org.junit.jupiter.api.io.TempDir
+	Path dataDir;
+
 	/** A header line as a writer that knows more fields would seal it. */
 	private static byte[] sealed(String json) {
 		CRC32C crc = new CRC32C();
@@ -28,12 +31,12 @@ class VersionFormatTests {
 			.getBytes(StandardCharsets.UTF_8);
 	}
 
-	private static VersionHeader decode(byte[] line) throws CorruptVersionException {
+	private static VersionHeader decode(byte[] line) throws CorruptVersionException, NewerFormatException {
 		return VersionFormat.decodeHeader(FILE, line, line.length);
 	}
 
 	@Test
-	void aFieldANewerWriterAddedIsReadPastAtEveryLevel() throws CorruptVersionException {
+	void aFieldANewerWriterAddedIsReadPastAtEveryLevel() throws Exception {
 		byte[] line = sealed("{\"format\":1,\"name\":\"prod\",\"revision\":3,\"size\":2,\"sha256\":\"" + "a".repeat(64)
 				+ "\",\"updatedAt\":\"2026-12-01T00:00:00Z\",\"audit\":{\"action\":\"put\",\"token\":\"ci\","
 				+ "\"remote\":\"-\",\"logEntries\":7,\"logHead\":\"" + "b".repeat(64)
@@ -45,7 +48,7 @@ class VersionFormatTests {
 	}
 
 	@Test
-	void aHeaderOfThePreviousReleaseWithoutAnAnchorStillReads() throws CorruptVersionException {
+	void aHeaderOfThePreviousReleaseWithoutAnAnchorStillReads() throws Exception {
 		byte[] line = sealed("{\"format\":1,\"name\":\"prod\",\"revision\":3,\"size\":2,\"sha256\":\"" + "a".repeat(64)
 				+ "\",\"updatedAt\":\"2026-12-01T00:00:00Z\",\"audit\":{\"action\":\"put\",\"token\":\"ci\","
 				+ "\"remote\":\"-\"}}");
@@ -60,6 +63,45 @@ class VersionFormatTests {
 		byte[] edited = line.replace("\"revision\":3", "\"revision\":3,\"extra\":1").getBytes(StandardCharsets.UTF_8);
 		assertThatExceptionOfType(CorruptVersionException.class).isThrownBy(() -> decode(edited))
 			.withMessageContaining("crc32c mismatch");
+	}
+
+	@Test
+	void aNewerFormatIsARollbackTooFarNotDamage() {
+		String newer = "{\"format\":2,\"name\":\"prod\",\"revision\":3,\"size\":2,\"sha256\":\"" + "a".repeat(64)
+				+ "\",\"updatedAt\":\"2026-12-01T00:00:00Z\"}";
+		assertThatExceptionOfType(NewerFormatException.class).isThrownBy(() -> decode(sealed(newer)))
+			.withMessageContaining("format 2, written by a newer release");
+		// even when the newer format changed a field's shape so that it no longer parses
+		String reshaped = newer.replace("\"revision\":3", "\"revision\":{\"n\":3}");
+		assertThatExceptionOfType(NewerFormatException.class).isThrownBy(() -> decode(sealed(reshaped)));
+	}
+
+	@Test
+	void startUpOnAStateOfANewerFormatStopsAndQuarantinesNothing() throws Exception {
+		Path dataDir = this.dataDir;
+		try (FileStateRepository repository = StorageTestSupport.open(dataDir, new StorageIo())) {
+			repository.loadAll();
+			repository.write("prod", null, 1, StorageTestSupport.state("a"), Instant.now());
+		}
+		Path current = StorageTestSupport.current(dataDir, "prod");
+		byte[] file = java.nio.file.Files.readAllBytes(current);
+		int newline = new String(file, StandardCharsets.ISO_8859_1).indexOf('\n');
+		String header = new String(file, 0, newline, StandardCharsets.UTF_8);
+		String json = header.substring(0, header.indexOf(",\"crc32c\"")).replace("\"format\":1", "\"format\":2") + "}";
+		java.io.ByteArrayOutputStream rewritten = new java.io.ByteArrayOutputStream();
+		rewritten.write(sealed(json));
+		rewritten.write(file, newline, file.length - newline);
+		java.nio.file.Files.write(current, rewritten.toByteArray());
+		var before = io.statekeeper.RunningService.snapshot(dataDir);
+
+		try (FileStateRepository repository = StorageTestSupport.open(dataDir, new StorageIo())) {
+			org.assertj.core.api.Assertions.assertThatThrownBy(repository::loadAll)
+				.hasMessageContaining("state 'prod'")
+				.hasMessageContaining("written by a newer release")
+				.hasMessageContaining("Nothing was quarantined");
+		}
+		assertThat(io.statekeeper.RunningService.snapshot(dataDir)).isEqualTo(before);
+		assertThat(StorageTestSupport.quarantined(dataDir)).isEmpty();
 	}
 
 }
