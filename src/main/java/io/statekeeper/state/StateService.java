@@ -22,9 +22,9 @@ import org.springframework.stereotype.Service;
 
 import io.statekeeper.storage.ChecksummedBody;
 import io.statekeeper.storage.DaemonThreads;
-import io.statekeeper.storage.FileStateRepository;
 import io.statekeeper.storage.LoadedState;
 import io.statekeeper.storage.LoadedState.Condition;
+import io.statekeeper.storage.StateName;
 import io.statekeeper.storage.StateRepository;
 import io.statekeeper.storage.StorageException;
 import io.statekeeper.storage.StorageProperties;
@@ -190,15 +190,14 @@ public class StateService {
 	}
 
 	/**
-	 * Checks a name against {@code [A-Za-z0-9][A-Za-z0-9._-]{0,127}}.
+	 * Checks a name against the {@link StateName} rule.
 	 * @param name the name
 	 * @return the name
 	 * @throws StateProblemException (400) if it is not valid
 	 */
 	public static String checkName(String name) {
-		if (name == null || !FileStateRepository.NAME.matcher(name).matches()) {
-			throw new StateProblemException(StateProblem.INVALID_NAME,
-					"A state name is 1 to 128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit");
+		if (!StateName.isValid(name)) {
+			throw new StateProblemException(StateProblem.INVALID_NAME, "A state name is " + StateName.DESCRIPTION);
 		}
 		return name;
 	}

@@ -54,12 +54,6 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	static final String TEMP_PREFIX = ".tmp-";
 
-	/**
-	 * The state-name rule; the web layer checks it first, this is the last line of
-	 * defence.
-	 */
-	public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-
 	private static final Pattern VERSION_FILE = Pattern.compile("([1-9][0-9]{0,17})\\.json");
 
 	private static final Pattern TEMP_FILE = Pattern.compile("\\.tmp-([0-9]{1,18})-.*");
@@ -306,7 +300,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 	 * failure and remove the temp file; a failure in step 8 leaves the store read-only.
 	 */
 	private VersionHeader commit(VersionHeader header, byte[] body, VersionHeader previous, Runnable beforePublish) {
-		String name = checkName(header.name());
+		String name = StateName.require(header.name());
 		refuseIfReadOnly();
 		byte[] headerLine = VersionFormat.encodeHeader(header);
 		// 2. free space: the temp file, a margin for the copy fallback, and the
@@ -657,7 +651,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	@Override
 	public List<VersionHeader> versions(String name) {
-		Path versions = this.statesDir.resolve(checkName(name)).resolve(VERSIONS);
+		Path versions = this.statesDir.resolve(StateName.require(name)).resolve(VERSIONS);
 		List<VersionHeader> headers = new ArrayList<>();
 		try {
 			for (Long revision : kept(name, versionRevisions(versions))) {
@@ -681,7 +675,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	@Override
 	public StoredVersion readVersion(String name, long revision) {
-		Path versions = this.statesDir.resolve(checkName(name)).resolve(VERSIONS);
+		Path versions = this.statesDir.resolve(StateName.require(name)).resolve(VERSIONS);
 		Path file = versions.resolve(revision + ".json");
 		try {
 			if (revision < 1 || !kept(name, versionRevisions(versions)).contains(revision)) {
@@ -778,7 +772,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			removeLeftover(dir);
 			return null;
 		}
-		if (!NAME.matcher(name).matches() || !Files.isDirectory(dir)) {
+		if (!StateName.isValid(name) || !Files.isDirectory(dir)) {
 			logger.warn("Ignoring {}: not a state directory", dir);
 			return null;
 		}
@@ -1029,13 +1023,6 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		}
 		revisions.sort(Comparator.reverseOrder());
 		return revisions;
-	}
-
-	private static String checkName(String name) {
-		if (name == null || !NAME.matcher(name).matches()) {
-			throw new IllegalArgumentException("Invalid state name");
-		}
-		return name;
 	}
 
 	private void discard(Path path) {
