@@ -35,6 +35,7 @@ import org.springframework.security.web.firewall.RequestRejectedHandler;
 import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
 
+import io.statekeeper.audit.AuditTrail;
 import io.statekeeper.security.SecurityProperties.Role;
 import io.statekeeper.state.StateController;
 import io.statekeeper.system.Problems;
@@ -113,7 +114,9 @@ class SecurityConfiguration {
 		});
 		authentication.setFailureHandler(new AuthenticationEntryPointFailureHandler(entryPoint));
 		AccessDeniedHandler denied = (request, response, ex) -> {
-			audit.refused(request, "forbidden", SecurityContextHolder.getContext().getAuthentication());
+			Authentication refused = SecurityContextHolder.getContext().getAuthentication();
+			audit.refused(request, "forbidden",
+					(refused instanceof TokenAuthentication token && token.isAuthenticated()) ? token.getName() : null);
 			Problems.write(request, response, HttpStatus.FORBIDDEN, "forbidden", "Forbidden",
 					"This token may not do this (role or state scope)", Map.of());
 		};

@@ -27,26 +27,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Tokens, roles and scopes over real HTTP, and the audit trail they leave.
  */
-class SecurityTests {
+public class SecurityTests {
 
-	static final String READER = "reader-secret-0123456789abcdef0123";
+	public static final String READER = "reader-secret-0123456789abcdef0123";
 
 	static final String WRITER = "writer-secret-0123456789abcdef0123";
 
 	static final String SCOPED = "scoped-secret-0123456789abcdef0123";
 
-	static final byte[] STATE = "{\"version\":1,\"resources\":{},\"metadata\":{}}".getBytes(StandardCharsets.UTF_8);
+	public static final byte[] STATE = "{\"version\":1,\"resources\":{},\"metadata\":{}}"
+		.getBytes(StandardCharsets.UTF_8);
 
 	@TempDir
 	Path dataDir;
 
 	RunningService service;
 
-	static String sha(String secret) {
+	public static String sha(String secret) {
 		return HexFormat.of().formatHex(TokenRegistry.sha256(secret));
 	}
 
-	static String[] tokens() {
+	public static String[] tokens() {
 		return new String[] { "statekeeper.security.tokens[1].id=reader",
 				"statekeeper.security.tokens[1].secret-sha256=" + sha(READER),
 				"statekeeper.security.tokens[1].roles=reader", "statekeeper.security.tokens[2].id=writer",

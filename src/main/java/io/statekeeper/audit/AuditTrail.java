@@ -1,4 +1,4 @@
-package io.statekeeper.security;
+package io.statekeeper.audit;
 
 import java.nio.file.Path;
 import java.time.Clock;
@@ -19,12 +19,14 @@ import org.slf4j.LoggerFactory;
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.context.event.EventListener;
+import org.springframework.security.authentication.AnonymousAuthenticationToken;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.stereotype.Component;
 import org.springframework.web.context.request.RequestContextHolder;
 import org.springframework.web.context.request.ServletRequestAttributes;
 
+import io.statekeeper.security.SecurityProperties;
 import io.statekeeper.state.StateWriteEvent;
 import io.statekeeper.state.WriteJournal;
 import io.statekeeper.storage.StateRepository;
@@ -51,7 +53,7 @@ import io.statekeeper.storage.VersionRetention;
  * Also the {@code audit} health indicator (chain intact, entries).
  */
 @Component("audit")
-class AuditTrail extends AbstractHealthIndicator implements WriteJournal, VersionRetention, AutoCloseable {
+public class AuditTrail extends AbstractHealthIndicator implements WriteJournal, VersionRetention, AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(AuditTrail.class);
 
@@ -267,8 +269,13 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 		this.log.flush();
 	}
 
-	/** A write refused before it reached the service (401, 403). */
-	void refused(HttpServletRequest request, String reason, Authentication authentication) {
+	/**
+	 * A write refused before it reached the service.
+	 * @param request the request
+	 * @param reason {@code unauthorized} (401) or {@code forbidden} (403)
+	 * @param token the id of the token that was refused, {@code null} without a valid one
+	 */
+	public void refused(HttpServletRequest request, String reason, String token) {
 		String action = switch (request.getMethod()) {
 			case "PUT" -> "put";
 			case "DELETE" -> "delete";
@@ -281,8 +288,7 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 		String path = request.getRequestURI();
 		String prefix = "/api/v1/states/";
 		String state = path.startsWith(prefix) ? path.substring(prefix.length()).split("/", 2)[0] : path;
-		if (!(authentication != null && authentication.isAuthenticated()
-				&& authentication instanceof TokenAuthentication)) {
+		if (token == null) {
 			// nobody to name: counted and logged at a bounded rate, never an fsynced
 			// entry each (anyone could fill the disk with them)
 			this.unauthenticated.increment();
@@ -290,8 +296,7 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 			return;
 		}
 		this.forbidden.increment();
-		record(this.clock.instant(), action, state, 0, null, "refused", reason, authentication.getName(),
-				request.getRemoteAddr(), true);
+		record(this.clock.instant(), action, state, 0, null, "refused", reason, token, request.getRemoteAddr(), true);
 	}
 
 	/**
@@ -364,7 +369,8 @@ class AuditTrail extends AbstractHealthIndicator implements WriteJournal, Versio
 
 	private static String currentToken() {
 		Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
-		return (authentication instanceof TokenAuthentication) ? authentication.getName() : "-";
+		return (authentication != null && authentication.isAuthenticated()
+				&& !(authentication instanceof AnonymousAuthenticationToken)) ? authentication.getName() : "-";
 	}
 
 	private static String currentRemote() {

@@ -1,4 +1,4 @@
-package io.statekeeper.security;
+package io.statekeeper.audit;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.statekeeper.RunningService;
+import io.statekeeper.security.SecurityTests;
 import io.statekeeper.storage.Tmpfs;
 
 import static io.statekeeper.RunningService.text;

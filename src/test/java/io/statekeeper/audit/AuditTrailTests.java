@@ -1,4 +1,4 @@
-package io.statekeeper.security;
+package io.statekeeper.audit;
 
 import java.nio.file.Path;
 import java.time.Clock;
@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.util.unit.DataSize;
 
+import io.statekeeper.security.SecurityProperties;
 import io.statekeeper.state.Precondition;
 import io.statekeeper.state.StateProblemException;
 import io.statekeeper.state.StateService;

@@ -1,4 +1,4 @@
-package io.statekeeper.security;
+package io.statekeeper.audit;
 
 import java.io.IOException;
 import java.net.http.HttpRequest;
@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.statekeeper.RunningService;
+import io.statekeeper.security.SecurityTests;
 import io.statekeeper.storage.Sha256;
 
 import static io.statekeeper.RunningService.text;

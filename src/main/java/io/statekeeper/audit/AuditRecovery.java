@@ -1,4 +1,4 @@
-package io.statekeeper.security;
+package io.statekeeper.audit;
 
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,4 +1,4 @@
-package io.statekeeper.security;
+package io.statekeeper.audit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -67,16 +67,19 @@ import io.statekeeper.storage.DaemonThreads;
  * refused (states are refused from a larger margin, so writes stop before their audit
  * does); a write that fails half-way is cut back, so the next entry never lands on a
  * partial line.
+ * <p>
+ * Why one class of about 500 lines: appending, the group commit, rotation, retention and
+ * the anchor check all read or move the same numbered chain (its head, its files) under
+ * this object's monitor; split apart, they would share that lock across classes. The
+ * start-up check, which runs before anything else, is {@link AuditLogVerifier}.
  */
 final class AuditLog implements AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(AuditLog.class);
 
-	private static final String CURRENT = "audit.log";
+	static final String CURRENT = "audit.log";
 
 	private static final Pattern ROTATED = Pattern.compile("audit-(\\d{6})\\.log");
-
-	private static final Set<String> WRITES = Set.of("put", "delete", "restore");
 
 	static final String RETENTION = "retention";
 
@@ -147,7 +150,15 @@ final class AuditLog implements AutoCloseable {
 			Files.createDirectories(dir,
 					PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
 			this.store = Files.getFileStore(dir);
-			verify();
+			AuditLogVerifier.Verified verified = new AuditLogVerifier(dir, this.quarantine, chain).verify();
+			this.lastHash = verified.lastHash();
+			this.lastSeq = verified.lastSeq();
+			this.keyedSeen = verified.keyedSeen();
+			this.files.putAll(verified.files());
+			this.lastLogged.putAll(verified.lastLogged());
+			if (verified.chainBreak() != null) {
+				broken(verified.chainBreak());
+			}
 			this.channel = open();
 		}
 		catch (IOException ex) {
@@ -425,121 +436,6 @@ final class AuditLog implements AutoCloseable {
 		return this.chain.keyed();
 	}
 
-	private void verify() throws IOException {
-		String previous = AuditChain.GENESIS;
-		long expected = 1;
-		long firstSeq = 0;
-		long droppedThrough = 0;
-		for (Path file : files()) {
-			String name = file.getFileName().toString();
-			byte[] bytes = Files.readAllBytes(file);
-			int start = 0;
-			int lineNumber = 0;
-			while (start < bytes.length) {
-				int end = start;
-				while (end < bytes.length && bytes[end] != '\n') {
-					end++;
-				}
-				lineNumber++;
-				byte[] line = java.util.Arrays.copyOfRange(bytes, start, end);
-				AuditChain.Checked checked = this.chain.check(line);
-				if (end == bytes.length) {
-					if (name.equals(CURRENT) && checked.problem() == null) {
-						// whole but for its newline: complete it
-						completeLastLine(file);
-					}
-					else if (name.equals(CURRENT)) {
-						quarantineTornLine(file, start, line);
-						break;
-					}
-					else {
-						broken(name + " line " + lineNumber + ": torn line");
-						break;
-					}
-				}
-				Map<String, Object> entry = checked.entry();
-				long seq = (entry != null && entry.get("seq") instanceof Number number) ? number.longValue() : expected;
-				if (firstSeq == 0) {
-					firstSeq = seq;
-					if (seq > 1 && entry != null) {
-						// earlier entries were dropped by retention: the chain goes on
-						// from the hash this entry names
-						previous = String.valueOf(entry.get("prev"));
-						expected = seq;
-					}
-				}
-				String problem = checked.problem();
-				if (problem == null && seq != expected) {
-					problem = "entry " + expected + " is missing (found " + seq + ")";
-				}
-				if (problem == null && !previous.equals(entry.get("prev"))) {
-					problem = "prev does not name the previous entry";
-				}
-				if (problem == null && !checked.keyed() && this.keyedSeen) {
-					problem = "an unkeyed entry after keyed ones";
-				}
-				if (problem != null) {
-					broken(name + " line " + lineNumber + ": " + problem);
-				}
-				this.keyedSeen |= checked.keyed();
-				previous = checked.actual();
-				if (entry != null && RETENTION.equals(entry.get("action"))
-						&& entry.get("revision") instanceof Number through) {
-					droppedThrough = Math.max(droppedThrough, through.longValue());
-				}
-				remember(entry);
-				this.files.computeIfAbsent(name, (key) -> new long[] { seq, seq })[1] = seq;
-				expected = seq + 1;
-				start = end + 1;
-			}
-		}
-		if (firstSeq > droppedThrough + 1) {
-			broken("the log starts at entry " + firstSeq + ", but retention dropped only the entries up to "
-					+ droppedThrough + ": older files were removed");
-		}
-		this.lastHash = previous;
-		this.lastSeq = expected - 1;
-	}
-
-	private void completeLastLine(Path file) throws IOException {
-		try (FileChannel append = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
-			append.write(ByteBuffer.wrap(new byte[] { '\n' }));
-			append.force(true);
-		}
-	}
-
-	/**
-	 * A crash mid-append leaves a partial last line, which was never acknowledged: it is
-	 * copied to {@code quarantine/} (evidence, if it was no crash) and cut off.
-	 */
-	private void quarantineTornLine(Path file, int start, byte[] torn) throws IOException {
-		Files.createDirectories(this.quarantine,
-				PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-		Path copy = this.quarantine.resolve("audit-torn-" + Instant.now().toEpochMilli() + ".log");
-		try (FileChannel out = FileChannel.open(copy,
-				EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-				PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-			out.write(ByteBuffer.wrap(torn));
-			out.force(true);
-		}
-		try (FileChannel directory = FileChannel.open(this.quarantine, StandardOpenOption.READ)) {
-			directory.force(true);
-		}
-		logger.warn("Cut a torn last line ({} bytes) off {} and kept it as {} (a crash during an append)", torn.length,
-				file, copy);
-		try (FileChannel truncate = FileChannel.open(file, StandardOpenOption.WRITE)) {
-			truncate.truncate(start);
-			truncate.force(true);
-		}
-	}
-
-	private void remember(Map<String, Object> entry) {
-		if (entry != null && "success".equals(entry.get("outcome")) && WRITES.contains(entry.get("action"))
-				&& entry.get("state") instanceof String state && entry.get("revision") instanceof Number revision) {
-			this.lastLogged.merge(state, revision.longValue(), Math::max);
-		}
-	}
-
 	private void broken(String problem) {
 		if (this.chainBreak == null) {
 			this.chainBreak = problem;
@@ -549,12 +445,17 @@ final class AuditLog implements AutoCloseable {
 	}
 
 	private List<Path> files() throws IOException {
+		return files(this.dir);
+	}
+
+	/** The log's files, oldest first: the rotated ones, then {@value #CURRENT}. */
+	static List<Path> files(Path dir) throws IOException {
 		List<Path> rotated = new ArrayList<>();
-		try (Stream<Path> list = Files.list(this.dir)) {
+		try (Stream<Path> list = Files.list(dir)) {
 			list.filter((file) -> ROTATED.matcher(file.getFileName().toString()).matches()).forEach(rotated::add);
 		}
 		rotated.sort(java.util.Comparator.comparing((file) -> file.getFileName().toString()));
-		Path current = this.dir.resolve(CURRENT);
+		Path current = dir.resolve(CURRENT);
 		if (Files.exists(current)) {
 			rotated.add(current);
 		}

@@ -1,4 +1,4 @@
-package io.statekeeper.security;
+package io.statekeeper.audit;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;

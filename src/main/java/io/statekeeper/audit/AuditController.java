@@ -1,4 +1,4 @@
-package io.statekeeper.security;
+package io.statekeeper.audit;
 
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
