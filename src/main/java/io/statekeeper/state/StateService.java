@@ -1,25 +1,20 @@
 package io.statekeeper.state;
 
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
 
+import io.statekeeper.state.StateRegistry.Current;
+import io.statekeeper.state.StateRegistry.StateEntry;
 import io.statekeeper.storage.ChecksummedBody;
 import io.statekeeper.storage.DaemonThreads;
 import io.statekeeper.storage.LoadedState;
@@ -57,15 +52,11 @@ public class StateService {
 
 	private final Clock clock;
 
-	private final Duration lockTimeout;
-
 	private final long maxStateSize;
 
-	private final MeterRegistry registry;
+	private final WriteMeters writeMeters;
 
-	private final DistributionSummary sizes;
-
-	private final Map<String, StateEntry> states = new ConcurrentHashMap<>();
+	private final StateRegistry registry;
 
 	private final ApplicationEventPublisher events;
 
@@ -74,8 +65,6 @@ public class StateService {
 	private final WriteJournal journal;
 
 	private final int backupsKept;
-
-	private final Map<String, Timer> writeTimers = new ConcurrentHashMap<>();
 
 	/** Validates large bodies alongside their writes. */
 	private final java.util.concurrent.ExecutorService validation = DaemonThreads.pool("validation",
@@ -98,15 +87,11 @@ public class StateService {
 		this.repository = repository;
 		this.validator = validator;
 		this.clock = clock;
-		this.lockTimeout = properties.lockTimeout();
 		this.maxStateSize = properties.maxStateSize().toBytes();
-		this.registry = registry;
-		this.sizes = DistributionSummary.builder("statekeeper.state.size")
-			.description("Size of states written")
-			.baseUnit("bytes")
-			.register(registry);
+		this.registry = new StateRegistry(properties.lockTimeout());
+		this.writeMeters = new WriteMeters(registry);
 		for (LoadedState loaded : repository.loadAll()) {
-			this.states.put(loaded.name(), new StateEntry(loaded));
+			this.registry.load(loaded);
 			if (loaded.restored() || loaded.condition() != Condition.OK) {
 				VersionHeader header = (loaded.current() != null) ? loaded.current().header() : null;
 				this.recoveredAtStartUp.add(new StateWriteEvent("recovery", loaded.name(),
@@ -115,13 +100,13 @@ public class StateService {
 						"damaged"));
 			}
 		}
-		Gauge.builder("statekeeper.states", this, StateService::countLive)
+		Gauge.builder("statekeeper.states", this.registry, StateRegistry::countLive)
 			.description("States currently stored")
 			.register(registry);
-		Gauge.builder("statekeeper.states.damaged", this, (service) -> service.damagedStates().size())
+		Gauge.builder("statekeeper.states.damaged", this.registry, (states) -> states.damagedStates().size())
 			.description("States held or unrecoverable because their current version is damaged")
 			.register(registry);
-		logger.info("Loaded {} states", (long) countLive());
+		logger.info("Loaded {} states", this.registry.countLive());
 	}
 
 	/**
@@ -141,10 +126,10 @@ public class StateService {
 	 */
 	public Map<String, List<VersionHeader>> storedHeaders(Map<String, Long> newerThan) {
 		Map<String, List<VersionHeader>> headers = new java.util.TreeMap<>();
-		this.states.forEach((name, entry) -> {
+		this.registry.forEach((name, entry) -> {
 			long after = newerThan.getOrDefault(name, 0L);
 			VersionHeader current = entry.current.header();
-			if ((current != null) ? current.revision() <= after : entry.current.condition == Condition.OK) {
+			if ((current != null) ? current.revision() <= after : entry.current.condition() == Condition.OK) {
 				// versions are never newer than the current one; a damaged state may have
 				// kept versions only
 				return;
@@ -160,22 +145,6 @@ public class StateService {
 			}
 			if (!newer.isEmpty()) {
 				headers.put(name, newer);
-			}
-		});
-		return headers;
-	}
-
-	/**
-	 * The current version's header of every state that has one (tombstones included), for
-	 * the audit trail's anchors.
-	 * @return the headers, by state name
-	 */
-	public Map<String, VersionHeader> currentHeaders() {
-		Map<String, VersionHeader> headers = new java.util.TreeMap<>();
-		this.states.forEach((name, entry) -> {
-			VersionHeader header = entry.current.header();
-			if (header != null) {
-				headers.put(name, header);
 			}
 		});
 		return headers;
@@ -210,19 +179,24 @@ public class StateService {
 	 * @return their summaries
 	 */
 	public List<StateSummary> list() {
-		List<StateSummary> list = new ArrayList<>();
-		for (Map.Entry<String, StateEntry> named : this.states.entrySet()) {
-			StateEntry entry = named.getValue();
-			Current current = entry.current;
-			if (current.condition != Condition.OK) {
-				list.add(StateSummary.damaged(named.getKey(), entry.lastRevision, current.status()));
-			}
-			else if (current.live()) {
-				list.add(StateSummary.of(current.version.header()));
-			}
-		}
-		list.sort(Comparator.comparing(StateSummary::name));
-		return list;
+		return this.registry.list();
+	}
+
+	/**
+	 * The current version's header of every state that has one (tombstones included), for
+	 * the audit trail's anchors.
+	 * @return the headers, by state name
+	 */
+	public Map<String, VersionHeader> currentHeaders() {
+		return this.registry.currentHeaders();
+	}
+
+	/**
+	 * The states that cannot be served because their current version is damaged.
+	 * @return name to condition ({@code held} or {@code unrecoverable}), by name
+	 */
+	public Map<String, String> damagedStates() {
+		return this.registry.damagedStates();
 	}
 
 	/**
@@ -232,7 +206,7 @@ public class StateService {
 	 * @throws StateProblemException 404 if absent, 503 if damaged
 	 */
 	public StoredVersion get(String name) {
-		StateEntry entry = this.states.get(checkName(name));
+		StateEntry entry = this.registry.get(checkName(name));
 		if (entry == null) {
 			throw notFound(name);
 		}
@@ -241,7 +215,7 @@ public class StateService {
 		if (!current.live()) {
 			throw notFound(name);
 		}
-		return current.version;
+		return current.version();
 	}
 
 	/**
@@ -251,21 +225,21 @@ public class StateService {
 	 * @return the versions
 	 */
 	public List<VersionSummary> versions(String name) {
-		StateEntry entry = this.states.get(checkName(name));
+		StateEntry entry = this.registry.get(checkName(name));
 		if (entry == null) {
 			throw notFound(name);
 		}
 		List<VersionSummary> versions = new ArrayList<>();
 		Current current = entry.current;
 		if (current.live()) {
-			versions.add(VersionSummary.of(current.version.header(), true));
+			versions.add(VersionSummary.of(current.version().header(), true));
 		}
 		for (VersionHeader header : this.repository.versions(name)) {
-			if (!current.live() || header.revision() != current.version.header().revision()) {
+			if (!current.live() || header.revision() != current.version().header().revision()) {
 				versions.add(VersionSummary.of(header, false));
 			}
 		}
-		if (versions.isEmpty() && current.version == null && current.condition == Condition.OK) {
+		if (versions.isEmpty() && current.version() == null && current.condition() == Condition.OK) {
 			// only a refused write ever named it: nothing was stored
 			throw notFound(name);
 		}
@@ -279,7 +253,7 @@ public class StateService {
 	 * @return the version
 	 */
 	public StoredVersion version(String name, long revision) {
-		StateEntry entry = this.states.get(checkName(name));
+		StateEntry entry = this.registry.get(checkName(name));
 		if (entry == null) {
 			throw notFound(name);
 		}
@@ -288,8 +262,8 @@ public class StateService {
 
 	private StoredVersion readRevision(StateEntry entry, String name, long revision) {
 		Current current = entry.current;
-		if (current.live() && current.version.header().revision() == revision) {
-			return current.version;
+		if (current.live() && current.version().header().revision() == revision) {
+			return current.version();
 		}
 		StoredVersion version = this.repository.readVersion(name, revision);
 		if (version == null || version.header().deleted()) {
@@ -338,7 +312,7 @@ public class StateService {
 						throw invalid;
 					}
 					entry.commit(new StoredVersion(header, body));
-					this.sizes.record(body.length);
+					this.writeMeters.size(body.length);
 					return new WriteResult(StateSummary.of(header), created);
 				}, () -> {
 					if (body.length > this.maxStateSize) {
@@ -369,12 +343,12 @@ public class StateService {
 	 */
 	public void delete(String name, Precondition precondition, boolean admin) {
 		write("delete", name, precondition, (current) -> {
-			if (current.condition != Condition.OK && !admin) {
+			if (current.condition() != Condition.OK && !admin) {
 				throw new StateProblemException(StateProblem.ADMIN_REQUIRED, "The current version of '" + name
 						+ "' is damaged (" + current.status() + "): only an admin may delete it or restore a version");
 			}
 		}, (entry, current, origin, validated) -> {
-			if (!current.live() && current.condition == Condition.OK) {
+			if (!current.live() && current.condition() == Condition.OK) {
 				throw notFound(name);
 			}
 			VersionHeader header = this.repository.delete(name, current.header(), entry.nextRevision(),
@@ -445,29 +419,22 @@ public class StateService {
 		}
 		finally {
 			long nanos = System.nanoTime() - start;
-			writeTimer(operation, outcome, reason).record(nanos, TimeUnit.NANOSECONDS);
 			if (!published) {
 				this.events.publishEvent(new StateWriteEvent(operation, name, 0, null, outcome, reason));
 			}
-			if (result != null) {
-				logger.info("{} state={} revision={} size={} outcome={} durationMs={}", operation, name,
-						result.summary().revision(), result.summary().size(), outcome, nanos / 1_000_000.0);
-			}
-			else {
-				logger.info("{} state={} outcome={} reason={} durationMs={}", operation, name, outcome, reason,
-						nanos / 1_000_000.0);
-			}
+			this.writeMeters.written(operation, name, outcome, reason, nanos,
+					(result != null) ? result.summary() : null);
 		}
 	}
 
 	private WriteResult writeLocked(String operation, String name, Precondition precondition,
 			java.util.function.Consumer<Current> admission, WriteAction action, PendingValidation validated) {
-		StateEntry entry = lock(name);
+		StateEntry entry = this.registry.lock(name);
 		try {
 			Current current = entry.current;
 			admission.accept(current);
 			if (precondition.ifMatch() != null || precondition.ifNoneMatch() != null) {
-				precondition.check(current.live() ? current.version.header() : null);
+				precondition.check(current.live() ? current.version().header() : null);
 			}
 			VersionHeader previous = current.header();
 			if (previous != null && (previous.deleted() || this.backupsKept == 0)) {
@@ -484,53 +451,6 @@ public class StateService {
 		finally {
 			entry.lock.unlock();
 		}
-	}
-
-	private Timer writeTimer(String operation, String outcome, String reason) {
-		return this.writeTimers.computeIfAbsent(operation + ' ' + outcome + ' ' + reason,
-				(key) -> Timer.builder("statekeeper.state.writes")
-					.description("State writes: count and latency")
-					.tags("operation", operation, "outcome", outcome, "reason", reason)
-					.publishPercentileHistogram()
-					.minimumExpectedValue(Duration.ofNanos(100_000))
-					.maximumExpectedValue(Duration.ofSeconds(30))
-					.register(this.registry));
-	}
-
-	private StateEntry lock(String name) {
-		StateEntry entry = this.states.computeIfAbsent(name, StateEntry::new);
-		boolean locked;
-		try {
-			locked = entry.lock.tryLock(this.lockTimeout.toMillis(), TimeUnit.MILLISECONDS);
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			locked = false;
-		}
-		if (!locked) {
-			throw new StateProblemException(StateProblem.BUSY, "Another write to '" + name + "' did not finish within "
-					+ this.lockTimeout.toMillis() + " ms; retry later");
-		}
-		return entry;
-	}
-
-	/**
-	 * The states that cannot be served because their current version is damaged.
-	 * @return name to condition ({@code held} or {@code unrecoverable}), by name
-	 */
-	public Map<String, String> damagedStates() {
-		Map<String, String> damaged = new java.util.TreeMap<>();
-		this.states.forEach((name, entry) -> {
-			Condition condition = entry.current.condition;
-			if (condition != Condition.OK) {
-				damaged.put(name, condition.name().toLowerCase(java.util.Locale.ROOT));
-			}
-		});
-		return damaged;
-	}
-
-	private double countLive() {
-		return this.states.values().stream().filter((entry) -> entry.current.live()).count();
 	}
 
 	private static StateProblemException notFound(String name) {
@@ -551,86 +471,6 @@ public class StateService {
 	private interface WriteAction {
 
 		WriteResult apply(StateEntry entry, Current current, VersionHeader.Audit origin, PendingValidation validated);
-
-	}
-
-	/**
-	 * A state's current version as readers see it: immutable, swapped whole.
-	 */
-	private record Current(StoredVersion version, Condition condition, List<Long> validRevisions) {
-
-		boolean live() {
-			return this.version != null && !this.version.header().deleted();
-		}
-
-		String status() {
-			return (this.condition == Condition.OK) ? StateSummary.OK
-					: this.condition.name().toLowerCase(java.util.Locale.ROOT);
-		}
-
-		VersionHeader header() {
-			return (this.version != null) ? this.version.header() : null;
-		}
-
-		void refuseIfDamaged(String name) {
-			if (this.condition == Condition.HELD) {
-				throw new StateProblemException(StateProblem.HELD, "The current version of '" + name
-						+ "' is damaged and was moved to quarantine. Valid revisions: " + this.validRevisions
-						+ ". An admin restores one with POST /api/v1/states/" + name + "/versions/{revision}/restore",
-						Map.of("validRevisions", this.validRevisions));
-			}
-			if (this.condition == Condition.UNRECOVERABLE) {
-				throw new StateProblemException(StateProblem.UNRECOVERABLE,
-						"The current version of '" + name
-								+ "' is damaged and no valid version is kept; the damaged file is in quarantine",
-						Map.of("validRevisions", List.of()));
-			}
-		}
-
-	}
-
-	private static final class StateEntry {
-
-		final ReentrantLock lock = new ReentrantLock();
-
-		volatile Current current;
-
-		/**
-		 * Written under {@link #lock} (after construction); volatile for the list, which
-		 * shows a damaged state's last revision without taking the lock.
-		 */
-		volatile long lastRevision;
-
-		StateEntry(String name) {
-			this.current = new Current(null, Condition.OK, List.of());
-		}
-
-		StateEntry(LoadedState loaded) {
-			this.current = new Current(loaded.current(), loaded.condition(), loaded.validRevisions());
-			this.lastRevision = loaded.lastRevision();
-		}
-
-		/**
-		 * Takes the next revision; a failed write burns it (its file may have been
-		 * published before the failure), so none is ever reused.
-		 */
-		long nextRevision() {
-			return ++this.lastRevision;
-		}
-
-		/**
-		 * Gives back a revision that nothing published: only for a write refused before
-		 * it reached the disk's publishing steps.
-		 */
-		void giveBack(long revision) {
-			if (this.lastRevision == revision) {
-				this.lastRevision = revision - 1;
-			}
-		}
-
-		void commit(StoredVersion version) {
-			this.current = new Current(version, Condition.OK, List.of());
-		}
 
 	}
 

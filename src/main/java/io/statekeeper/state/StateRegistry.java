@@ -1,0 +1,208 @@
+package io.statekeeper.state;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
+
+import io.statekeeper.storage.LoadedState;
+import io.statekeeper.storage.LoadedState.Condition;
+import io.statekeeper.storage.StoredVersion;
+import io.statekeeper.storage.VersionHeader;
+
+/**
+ * Every state the service knows, in memory: per name, its writer lock, its current
+ * version as an immutable snapshot that readers take without waiting, and its revision
+ * counter.
+ */
+final class StateRegistry {
+
+	private final Map<String, StateEntry> states = new ConcurrentHashMap<>();
+
+	private final Duration lockTimeout;
+
+	/**
+	 * @param lockTimeout how long a writer waits for another writer of the same state
+	 */
+	StateRegistry(Duration lockTimeout) {
+		this.lockTimeout = lockTimeout;
+	}
+
+	/** A state as start-up recovery found it. */
+	void load(LoadedState loaded) {
+		this.states.put(loaded.name(), new StateEntry(loaded));
+	}
+
+	/** A state's entry, {@code null} if the name was never used. */
+	StateEntry get(String name) {
+		return this.states.get(name);
+	}
+
+	void forEach(BiConsumer<String, StateEntry> action) {
+		this.states.forEach(action);
+	}
+
+	/**
+	 * Takes a state's writer lock, waiting at most the lock timeout.
+	 * @return the state's entry, locked: the caller unlocks it
+	 * @throws StateProblemException 503 if another writer kept it too long
+	 */
+	StateEntry lock(String name) {
+		StateEntry entry = this.states.computeIfAbsent(name, StateEntry::new);
+		boolean locked;
+		try {
+			locked = entry.lock.tryLock(this.lockTimeout.toMillis(), TimeUnit.MILLISECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			locked = false;
+		}
+		if (!locked) {
+			throw new StateProblemException(StateProblem.BUSY, "Another write to '" + name + "' did not finish within "
+					+ this.lockTimeout.toMillis() + " ms; retry later");
+		}
+		return entry;
+	}
+
+	/**
+	 * Every stored state, by name, damaged ones (held or unrecoverable) included with
+	 * their status.
+	 * @return their summaries
+	 */
+	List<StateSummary> list() {
+		List<StateSummary> list = new ArrayList<>();
+		for (Map.Entry<String, StateEntry> named : this.states.entrySet()) {
+			StateEntry entry = named.getValue();
+			Current current = entry.current;
+			if (current.condition != Condition.OK) {
+				list.add(StateSummary.damaged(named.getKey(), entry.lastRevision, current.status()));
+			}
+			else if (current.live()) {
+				list.add(StateSummary.of(current.version.header()));
+			}
+		}
+		list.sort(Comparator.comparing(StateSummary::name));
+		return list;
+	}
+
+	/**
+	 * The current version's header of every state that has one (tombstones included), for
+	 * the audit trail's anchors.
+	 * @return the headers, by state name
+	 */
+	Map<String, VersionHeader> currentHeaders() {
+		Map<String, VersionHeader> headers = new java.util.TreeMap<>();
+		this.states.forEach((name, entry) -> {
+			VersionHeader header = entry.current.header();
+			if (header != null) {
+				headers.put(name, header);
+			}
+		});
+		return headers;
+	}
+
+	/**
+	 * The states that cannot be served because their current version is damaged.
+	 * @return name to condition ({@code held} or {@code unrecoverable}), by name
+	 */
+	Map<String, String> damagedStates() {
+		Map<String, String> damaged = new java.util.TreeMap<>();
+		this.states.forEach((name, entry) -> {
+			Condition condition = entry.current.condition;
+			if (condition != Condition.OK) {
+				damaged.put(name, condition.name().toLowerCase(java.util.Locale.ROOT));
+			}
+		});
+		return damaged;
+	}
+
+	long countLive() {
+		return this.states.values().stream().filter((entry) -> entry.current.live()).count();
+	}
+
+	/**
+	 * A state's current version as readers see it: immutable, swapped whole.
+	 */
+	record Current(StoredVersion version, Condition condition, List<Long> validRevisions) {
+
+		boolean live() {
+			return this.version != null && !this.version.header().deleted();
+		}
+
+		String status() {
+			return (this.condition == Condition.OK) ? StateSummary.OK
+					: this.condition.name().toLowerCase(java.util.Locale.ROOT);
+		}
+
+		VersionHeader header() {
+			return (this.version != null) ? this.version.header() : null;
+		}
+
+		void refuseIfDamaged(String name) {
+			if (this.condition == Condition.HELD) {
+				throw new StateProblemException(StateProblem.HELD, "The current version of '" + name
+						+ "' is damaged and was moved to quarantine. Valid revisions: " + this.validRevisions
+						+ ". An admin restores one with POST /api/v1/states/" + name + "/versions/{revision}/restore",
+						Map.of("validRevisions", this.validRevisions));
+			}
+			if (this.condition == Condition.UNRECOVERABLE) {
+				throw new StateProblemException(StateProblem.UNRECOVERABLE,
+						"The current version of '" + name
+								+ "' is damaged and no valid version is kept; the damaged file is in quarantine",
+						Map.of("validRevisions", List.of()));
+			}
+		}
+
+	}
+
+	static final class StateEntry {
+
+		final ReentrantLock lock = new ReentrantLock();
+
+		volatile Current current;
+
+		/**
+		 * Written under {@link #lock} (after construction); volatile for the list, which
+		 * shows a damaged state's last revision without taking the lock.
+		 */
+		volatile long lastRevision;
+
+		StateEntry(String name) {
+			this.current = new Current(null, Condition.OK, List.of());
+		}
+
+		StateEntry(LoadedState loaded) {
+			this.current = new Current(loaded.current(), loaded.condition(), loaded.validRevisions());
+			this.lastRevision = loaded.lastRevision();
+		}
+
+		/**
+		 * Takes the next revision; a failed write burns it (its file may have been
+		 * published before the failure), so none is ever reused.
+		 */
+		long nextRevision() {
+			return ++this.lastRevision;
+		}
+
+		/**
+		 * Gives back a revision that nothing published: only for a write refused before
+		 * it reached the disk's publishing steps.
+		 */
+		void giveBack(long revision) {
+			if (this.lastRevision == revision) {
+				this.lastRevision = revision - 1;
+			}
+		}
+
+		void commit(StoredVersion version) {
+			this.current = new Current(version, Condition.OK, List.of());
+		}
+
+	}
+
+}
