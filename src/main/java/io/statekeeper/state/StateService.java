@@ -42,7 +42,7 @@ import io.statekeeper.storage.VersionHeader;
  * </ul>
  */
 @Service
-public class StateService {
+public class StateService implements AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(StateService.class);
 
@@ -472,6 +472,12 @@ public class StateService {
 
 		WriteResult apply(StateEntry entry, Current current, VersionHeader.Audit origin, PendingValidation validated);
 
+	}
+
+	/** Stops the validation threads with the context (a write in flight finishes). */
+	@Override
+	public void close() {
+		this.validation.shutdown();
 	}
 
 }

@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @Tag("reliability")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ProcessFaultTests {
+class ProcessFaultIT {
 
 	static final int KILLS = 200;
 

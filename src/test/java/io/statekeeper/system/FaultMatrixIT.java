@@ -49,7 +49,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Tag("reliability")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class FaultMatrixTests {
+class FaultMatrixIT {
 
 	private static final AtomicInteger cases = new AtomicInteger();
 

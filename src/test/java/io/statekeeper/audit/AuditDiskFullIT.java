@@ -26,7 +26,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * with the reason elsewhere.
  */
 @Tag("reliability")
-class AuditDiskFullTests {
+class AuditDiskFullIT {
 
 	static final byte[] STATE = SecurityTests.STATE;
 

@@ -43,7 +43,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * failure prints the seed and crash point to replay.
  */
 @Tag("reliability")
-class CrashStateEnumerationTests {
+class CrashStateEnumerationIT {
 
 	private static final int ENUMERATED_PER_POINT = 96;
 

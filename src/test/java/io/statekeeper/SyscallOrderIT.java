@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * ({@code .ci/run} installs it).
  */
 @Tag("reliability")
-class SyscallOrderTests {
+class SyscallOrderIT {
 
 	@TempDir
 	Path dataDir;

@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  * and one remounted read-only. Needs root (to mount); skipped with the reason elsewhere.
  */
 @org.junit.jupiter.api.Tag("reliability")
-class RealFaultTests {
+class RealFaultIT {
 
 	@TempDir
 	Path base;

@@ -34,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * bytes match their checksum and whose revisions only grow.
  */
 @Tag("reliability")
-class ConcurrencyTests {
+class ConcurrencyIT {
 
 	@TempDir
 	Path dataDir;
