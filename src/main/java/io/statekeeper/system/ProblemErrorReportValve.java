@@ -26,9 +26,9 @@ public class ProblemErrorReportValve extends ErrorReportValve {
 		if (!reported.get() || !response.setErrorReported()) {
 			return;
 		}
-		String body = "{\"type\":\"" + Problems.TYPE_BASE + "request-rejected\",\"title\":\"Request rejected\","
-				+ "\"status\":" + status + ",\"detail\":\"The server refused this request before handling it "
-				+ "(malformed request line, URL or headers)\"}";
+		String body = new String(Problems.body(status, "request-rejected", "Request rejected",
+				"The server refused this request before handling it (malformed request line, URL or headers)", null),
+				java.nio.charset.StandardCharsets.UTF_8);
 		try {
 			response.setContentType("application/problem+json");
 			response.setCharacterEncoding("UTF-8");
