@@ -95,16 +95,18 @@ public class AuditTrail extends AbstractHealthIndicator implements WriteJournal,
 		this.failures = Counter.builder("statekeeper.audit.failures")
 			.description("Audit entries that could not be written")
 			.register(registry);
-		this.unauthenticated = Counter.builder("statekeeper.security.refusals")
-			.description("Requests refused for want of a valid token (not each an audit entry: nobody to name)")
-			.tag("reason", "unauthorized")
-			.register(registry);
-		this.forbidden = Counter.builder("statekeeper.security.refusals")
-			.description("Requests refused for want of a valid token (not each an audit entry: nobody to name)")
-			.tag("reason", "forbidden")
-			.register(registry);
+		this.unauthenticated = refusals(registry, "unauthorized");
+		this.forbidden = refusals(registry, "forbidden");
 		Gauge.builder("statekeeper.audit.chain.intact", this.log, (log) -> (log.chainBreak() == null) ? 1 : 0)
 			.description("1 while the audit log's chain verified at start-up (no edit, gap, cut or rewrite)")
+			.register(registry);
+	}
+
+	private static Counter refusals(MeterRegistry registry, String reason) {
+		return Counter.builder("statekeeper.security.refusals")
+			.description("Writes refused: unauthorized without a valid token (counted, not audited one by one), "
+					+ "forbidden for a role or scope that may not (audited)")
+			.tag("reason", reason)
 			.register(registry);
 	}
 
