@@ -104,8 +104,8 @@ public class AuditTrail extends AbstractHealthIndicator implements WriteJournal,
 
 	private static Counter refusals(MeterRegistry registry, String reason) {
 		return Counter.builder("statekeeper.security.refusals")
-			.description("Writes refused: unauthorized without a valid token (counted, not audited one by one), "
-					+ "forbidden for a role or scope that may not (audited)")
+			.description("Requests refused: unauthorized without a valid token (never audited one by one), "
+					+ "forbidden for a role or scope that may not (writes audited)")
 			.tag("reason", reason)
 			.register(registry);
 	}
@@ -272,24 +272,13 @@ public class AuditTrail extends AbstractHealthIndicator implements WriteJournal,
 	}
 
 	/**
-	 * A write refused before it reached the service.
+	 * A request refused before it reached the service: counted; a token's refused write
+	 * is also audited.
 	 * @param request the request
 	 * @param reason {@code unauthorized} (401) or {@code forbidden} (403)
 	 * @param token the id of the token that was refused, {@code null} without a valid one
 	 */
 	public void refused(HttpServletRequest request, String reason, String token) {
-		String action = switch (request.getMethod()) {
-			case "PUT" -> "put";
-			case "DELETE" -> "delete";
-			case "POST" -> "restore";
-			default -> null;
-		};
-		if (action == null) {
-			return;
-		}
-		String path = request.getRequestURI();
-		String prefix = "/api/v1/states/";
-		String state = path.startsWith(prefix) ? path.substring(prefix.length()).split("/", 2)[0] : path;
 		if (token == null) {
 			// nobody to name: counted and logged at a bounded rate, never an fsynced
 			// entry each (anyone could fill the disk with them)
@@ -298,6 +287,19 @@ public class AuditTrail extends AbstractHealthIndicator implements WriteJournal,
 			return;
 		}
 		this.forbidden.increment();
+		String action = switch (request.getMethod()) {
+			case "PUT" -> "put";
+			case "DELETE" -> "delete";
+			case "POST" -> "restore";
+			default -> null;
+		};
+		if (action == null) {
+			// a read refused: counted, not audited (the trail is of writes)
+			return;
+		}
+		String path = request.getRequestURI();
+		String prefix = "/api/v1/states/";
+		String state = path.startsWith(prefix) ? path.substring(prefix.length()).split("/", 2)[0] : path;
 		record(this.clock.instant(), action, state, 0, null, "refused", reason, token, request.getRemoteAddr(), true);
 	}
 
@@ -321,7 +323,7 @@ public class AuditTrail extends AbstractHealthIndicator implements WriteJournal,
 				this.addresses.add(address);
 			}
 			if (!now.isBefore(this.logged.plus(EVERY))) {
-				logger.warn("{} write(s) refused without a valid token since the last report, from {}{}", this.count,
+				logger.warn("{} request(s) refused without a valid token since the last report, from {}{}", this.count,
 						this.addresses, (this.addresses.size() == 5) ? " and maybe others" : "");
 				this.count = 0;
 				this.addresses.clear();
