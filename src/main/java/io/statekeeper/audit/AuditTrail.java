@@ -16,6 +16,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.context.event.EventListener;
@@ -53,11 +54,14 @@ import io.statekeeper.storage.VersionRetention;
  * Also the {@code audit} health indicator (chain intact, entries).
  */
 @Component("audit")
-public class AuditTrail extends AbstractHealthIndicator implements WriteJournal, VersionRetention, AutoCloseable {
+public class AuditTrail extends AbstractHealthIndicator
+		implements WriteJournal, VersionRetention, SmartInitializingSingleton, AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(AuditTrail.class);
 
 	private final AuditLog log;
+
+	private final StateRepository repository;
 
 	private final Clock clock;
 
@@ -92,6 +96,7 @@ public class AuditTrail extends AbstractHealthIndicator implements WriteJournal,
 					+ "directory) so that nobody who can write the data directory can rewrite it");
 		}
 		this.clock = clock;
+		this.repository = repository;
 		this.failures = Counter.builder("statekeeper.audit.failures")
 			.description("Audit entries that could not be written")
 			.register(registry);
@@ -100,6 +105,17 @@ public class AuditTrail extends AbstractHealthIndicator implements WriteJournal,
 		Gauge.builder("statekeeper.audit.chain.intact", this.log, (log) -> (log.chainBreak() == null) ? 1 : 0)
 			.description("1 while the audit log's chain verified at start-up (no edit, gap, cut or rewrite)")
 			.register(registry);
+	}
+
+	/**
+	 * Once every bean exists, before the web server takes requests: the repository keeps
+	 * the versions this trail still needs (the explicit end of what would otherwise be a
+	 * circular dependency: the trail needs the repository to prune, the repository this
+	 * trail's rule).
+	 */
+	@Override
+	public void afterSingletonsInstantiated() {
+		this.repository.setRetention(this);
 	}
 
 	private static Counter refusals(MeterRegistry registry, String reason) {

@@ -14,10 +14,8 @@ import java.util.List;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
-import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Repository;
-import org.springframework.util.function.SingletonSupplier;
 
 import io.statekeeper.storage.StorageException.Reason;
 
@@ -111,25 +109,9 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			.register(registry);
 	}
 
-	/**
-	 * Which kept versions pruning must leave for a later write (the audit trail's, when
-	 * there is one).
-	 * @param retention the rule
-	 */
+	@Override
 	public void setRetention(VersionRetention retention) {
 		this.pruner.setRetention(retention);
-	}
-
-	/**
-	 * In the application: the {@link VersionRetention} bean, looked up once the first
-	 * write prunes (the audit trail it comes from needs this repository first).
-	 * @param retention the bean, if any
-	 */
-	@Autowired
-	void retention(ObjectProvider<VersionRetention> retention) {
-		SingletonSupplier<VersionRetention> resolved = SingletonSupplier
-			.of(() -> retention.getIfAvailable(() -> VersionRetention.NONE));
-		this.pruner.setRetention((name) -> resolved.obtain().firstRetained(name));
 	}
 
 	private void prepareDataDirectory() {

@@ -105,6 +105,15 @@ public interface StateRepository {
 	StoredVersion readVersion(String name, long revision);
 
 	/**
+	 * Which kept versions pruning must leave for now, beyond backups-kept (the audit
+	 * trail's rule: a version whose header is still the only durable record of its
+	 * write). Wired once at start-up, before the service takes requests; until then
+	 * nothing is held back.
+	 * @param retention the rule
+	 */
+	void setRetention(VersionRetention retention);
+
+	/**
 	 * Prunes, beyond backups-kept, the versions that earlier pruning had to leave because
 	 * a {@link VersionRetention} held them back. Safe alongside writes: pruning only ever
 	 * removes versions older than the newest backups-kept it sees.
