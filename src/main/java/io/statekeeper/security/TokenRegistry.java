@@ -1,18 +1,12 @@
 package io.statekeeper.security;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -23,7 +17,9 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 import io.statekeeper.security.SecurityProperties.Role;
+import io.statekeeper.storage.DurableFiles;
 import io.statekeeper.storage.Sha256;
+import io.statekeeper.storage.StorageIo;
 import io.statekeeper.storage.StorageProperties;
 
 /**
@@ -44,9 +40,9 @@ class TokenRegistry {
 
 	private final List<ApiToken> tokens;
 
-	TokenRegistry(SecurityProperties security, StorageProperties storage) {
+	TokenRegistry(SecurityProperties security, StorageProperties storage, StorageIo io) {
 		if (security.tokens().isEmpty()) {
-			String secret = adminSecret(storage.dataDir().toAbsolutePath().normalize());
+			String secret = adminSecret(storage.dataDir().toAbsolutePath().normalize(), io);
 			this.tokens = List.of(new ApiToken("admin", sha256(secret), Set.of(Role.ADMIN), List.of()));
 		}
 		else {
@@ -74,7 +70,7 @@ class TokenRegistry {
 		return Sha256.of(secret.getBytes(StandardCharsets.UTF_8));
 	}
 
-	private static String adminSecret(Path dataDir) {
+	private static String adminSecret(Path dataDir, StorageIo io) {
 		Path file = dataDir.resolve(ADMIN_TOKEN_FILE);
 		try {
 			if (Files.exists(file)) {
@@ -88,34 +84,17 @@ class TokenRegistry {
 			byte[] random = new byte[32];
 			new SecureRandom().nextBytes(random);
 			String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
-			writeDurably(file, secret + "\n");
+			if (dataDir.getParent() != null) {
+				Files.createDirectories(dataDir.getParent());
+			}
+			io.createDirectory(dataDir);
+			DurableFiles.replace(io, file, (secret + "\n").getBytes(StandardCharsets.UTF_8));
 			logger.warn("No API token configured: created an admin token in {} (mode 0600). "
 					+ "Configure statekeeper.security.tokens for real use.", file);
 			return secret;
 		}
 		catch (IOException ex) {
 			throw new IllegalStateException("Cannot read or create the admin token in " + file + ": " + ex, ex);
-		}
-	}
-
-	private static void writeDurably(Path file, String content) throws IOException {
-		Files.createDirectories(file.getParent(),
-				PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-		Path temp = file.resolveSibling(".tmp-" + file.getFileName());
-		Files.deleteIfExists(temp);
-		try (FileChannel channel = FileChannel.open(temp,
-				EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-				PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-			ByteBuffer buffer = ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
-			while (buffer.hasRemaining()) {
-				channel.write(buffer);
-			}
-			channel.force(true);
-		}
-		Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
-		Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
-		try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-			dir.force(true);
 		}
 	}
 
