@@ -6,21 +6,16 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -35,6 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.statekeeper.storage.DaemonThreads;
+import io.statekeeper.storage.StorageIo;
 
 /**
  * An append-only, hash-chained audit log: {@code <data-dir>/audit/audit.log}, one JSON
@@ -95,7 +91,7 @@ final class AuditLog implements AutoCloseable {
 
 	private final AuditChain chain;
 
-	private final FileStore store;
+	private final StorageIo io;
 
 	private FileChannel channel;
 
@@ -137,8 +133,9 @@ final class AuditLog implements AutoCloseable {
 
 	}
 
-	AuditLog(Path dir, long maxFileSize, int maxFiles, long reserve, Duration flushInterval, AuditChain chain,
-			Runnable afterFlush) {
+	AuditLog(Path dir, StorageIo io, long maxFileSize, int maxFiles, long reserve, Duration flushInterval,
+			AuditChain chain, Runnable afterFlush) {
+		this.io = io;
 		this.afterFlush = afterFlush;
 		this.dir = dir;
 		this.quarantine = dir.resolveSibling("quarantine");
@@ -149,7 +146,6 @@ final class AuditLog implements AutoCloseable {
 		try {
 			Files.createDirectories(dir,
 					PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-			this.store = Files.getFileStore(dir);
 			AuditLogVerifier.Verified verified = new AuditLogVerifier(dir, this.quarantine, chain).verify();
 			this.lastHash = verified.lastHash();
 			this.lastSeq = verified.lastSeq();
@@ -188,7 +184,7 @@ final class AuditLog implements AutoCloseable {
 		byte[] line = sealed.line();
 		long size = -1;
 		try {
-			if (this.store.getUsableSpace() - line.length < this.reserve) {
+			if (this.io.usableSpace(this.dir) - line.length < this.reserve) {
 				throw new IOException("No space left for the audit log: fewer than " + this.reserve
 						+ " bytes would stay free (statekeeper.storage.min-free-space / 2)");
 			}
@@ -198,7 +194,7 @@ final class AuditLog implements AutoCloseable {
 			size = this.channel.size();
 			ByteBuffer buffer = ByteBuffer.wrap(line);
 			while (buffer.hasRemaining()) {
-				this.channel.write(buffer);
+				this.io.write(this.channel, buffer);
 			}
 		}
 		catch (IOException ex) {
@@ -217,7 +213,7 @@ final class AuditLog implements AutoCloseable {
 	/** Removes what a failed append left of its line (ENOSPC after a short write). */
 	private void cutBack(long size) {
 		try {
-			this.channel.truncate(size);
+			this.io.truncate(this.channel, size);
 		}
 		catch (IOException ex) {
 			// the next start-up finds the partial line and quarantines it
@@ -242,7 +238,7 @@ final class AuditLog implements AutoCloseable {
 				current = this.channel;
 			}
 			try {
-				current.force(false);
+				this.io.forceData(current);
 			}
 			catch (ClosedChannelException ex) {
 				// rotated meanwhile: rotation forced that file before closing it
@@ -331,8 +327,8 @@ final class AuditLog implements AutoCloseable {
 					+ ") beyond statekeeper.security.audit-max-files");
 			sync(append(entry));
 			try {
-				Files.delete(this.dir.resolve(oldest));
-				fsyncDirectory();
+				this.io.delete(this.dir.resolve(oldest));
+				this.io.fsyncDirectory(this.dir);
 			}
 			catch (IOException ex) {
 				logger.error("Could not drop {} from the audit log: {}", oldest, ex.toString());
@@ -464,21 +460,18 @@ final class AuditLog implements AutoCloseable {
 
 	private FileChannel open() throws IOException {
 		Path file = this.dir.resolve(CURRENT);
-		boolean created = !Files.exists(file);
-		FileChannel opened = FileChannel.open(file,
-				EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
-				PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+		boolean created = !this.io.exists(file);
+		FileChannel opened = this.io.openAppend(file);
 		if (created) {
-			Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-			fsyncDirectory();
+			this.io.fsyncDirectory(this.dir);
 		}
 		return opened;
 	}
 
 	private void rotate() throws IOException {
-		this.channel.force(false);
+		this.io.forceData(this.channel);
 		advance(new Head(this.lastSeq, this.lastHash));
-		this.channel.close();
+		this.io.close(this.channel);
 		int next = 1;
 		for (String name : this.files.keySet()) {
 			Matcher matcher = ROTATED.matcher(name);
@@ -487,19 +480,13 @@ final class AuditLog implements AutoCloseable {
 			}
 		}
 		String rotated = String.format("audit-%06d.log", next);
-		Files.move(this.dir.resolve(CURRENT), this.dir.resolve(rotated), StandardCopyOption.ATOMIC_MOVE);
-		fsyncDirectory();
+		this.io.move(this.dir.resolve(CURRENT), this.dir.resolve(rotated));
+		this.io.fsyncDirectory(this.dir);
 		long[] seqs = this.files.remove(CURRENT);
 		if (seqs != null) {
 			this.files.put(rotated, seqs);
 		}
 		this.channel = open();
-	}
-
-	private void fsyncDirectory() throws IOException {
-		try (FileChannel directory = FileChannel.open(this.dir, StandardOpenOption.READ)) {
-			directory.force(true);
-		}
 	}
 
 	@Override
@@ -517,7 +504,7 @@ final class AuditLog implements AutoCloseable {
 		}
 		synchronized (this) {
 			try {
-				this.channel.close();
+				this.io.close(this.channel);
 			}
 			catch (IOException ex) {
 				// flushed above

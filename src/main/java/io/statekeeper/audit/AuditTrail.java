@@ -31,6 +31,7 @@ import io.statekeeper.security.SecurityProperties;
 import io.statekeeper.state.StateWriteEvent;
 import io.statekeeper.state.WriteJournal;
 import io.statekeeper.storage.StateRepository;
+import io.statekeeper.storage.StorageIo;
 import io.statekeeper.storage.StorageProperties;
 import io.statekeeper.storage.VersionHeader;
 import io.statekeeper.storage.VersionRetention;
@@ -82,14 +83,14 @@ public class AuditTrail extends AbstractHealthIndicator
 	private final Map<String, ArrayDeque<long[]>> pending = new ConcurrentHashMap<>();
 
 	AuditTrail(StorageProperties storage, SecurityProperties security, Clock clock, MeterRegistry registry,
-			StateRepository repository) {
+			StateRepository repository, StorageIo io) {
 		Path dataDir = storage.dataDir().toAbsolutePath().normalize();
 		Path dir = dataDir.resolve("audit");
 		AuditChain chain = new AuditChain(key(security.auditKeyFile(), dataDir));
 		// once entries are durable, the versions pruning held back for them can go;
 		// half the states' free-space margin is kept for the log, so writes are refused
 		// before their audit could be
-		this.log = new AuditLog(dir, security.auditMaxFileSize().toBytes(), security.auditMaxFiles(),
+		this.log = new AuditLog(dir, io, security.auditMaxFileSize().toBytes(), security.auditMaxFiles(),
 				storage.minFreeSpace().toBytes() / 2, security.auditFlushInterval(), chain, repository::pruneHeldBack);
 		if (!chain.keyed()) {
 			logger.warn("The audit chain is not keyed: set statekeeper.security.audit-key-file (outside the data "

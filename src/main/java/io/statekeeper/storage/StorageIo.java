@@ -80,6 +80,43 @@ public class StorageIo {
 	}
 
 	/**
+	 * Opens a file for appending ({@code O_APPEND}), creating it (mode {@code 0600}) if
+	 * it does not exist.
+	 * @param file the file
+	 * @return the open channel
+	 * @throws IOException on failure
+	 */
+	public FileChannel openAppend(Path file) throws IOException {
+		boolean created = !Files.exists(file);
+		FileChannel channel = FileChannel.open(file,
+				EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND), FILE_MODE);
+		if (created) {
+			Files.setPosixFilePermissions(file, FILE_PERMISSIONS);
+		}
+		return channel;
+	}
+
+	/**
+	 * {@code fdatasync(2)}: a file's data, and its metadata only as far as reading the
+	 * data back needs it (its size), as an append-only log wants.
+	 * @param channel the channel
+	 * @throws IOException on failure
+	 */
+	public void forceData(FileChannel channel) throws IOException {
+		channel.force(false);
+	}
+
+	/**
+	 * Cuts a file back to {@code size} bytes.
+	 * @param channel the channel
+	 * @param size the size to keep
+	 * @throws IOException on failure
+	 */
+	public void truncate(FileChannel channel, long size) throws IOException {
+		channel.truncate(size);
+	}
+
+	/**
 	 * Closes a channel.
 	 * @param channel the channel
 	 * @throws IOException on failure

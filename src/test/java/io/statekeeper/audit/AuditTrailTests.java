@@ -49,7 +49,7 @@ class AuditTrailTests {
 		this.repository = StorageTestSupport.open(properties, new io.statekeeper.storage.StorageIo(), registry);
 		this.trail = new AuditTrail(properties,
 				new SecurityProperties(List.of(), DataSize.ofMegabytes(64), Duration.ofHours(1), 16, null),
-				Clock.systemUTC(), registry, this.repository);
+				Clock.systemUTC(), registry, this.repository, new io.statekeeper.storage.StorageIo());
 		this.repository.setRetention(this.trail);
 		this.service = new StateService(this.repository, new StateValidator(properties), properties, Clock.systemUTC(),
 				registry, (event) -> this.trail.written((StateWriteEvent) event), this.trail);

@@ -18,7 +18,10 @@ public class FaultyStorageIo extends StorageIo {
 	/** The operations a fault can target. */
 	public enum Op {
 
-		CREATE, WRITE, FORCE, CLOSE, OPEN_READ, READ, LINK, MOVE, FSYNC_DIR, DELETE, LIST, MKDIR, FREE_SPACE
+		CREATE, WRITE, FORCE, CLOSE, OPEN_READ, READ, LINK, MOVE, FSYNC_DIR, DELETE, LIST, MKDIR, FREE_SPACE,
+
+		/** The audit log's own steps: open for appending, fdatasync, cut back. */
+		OPEN_APPEND, FORCE_DATA, TRUNCATE
 
 	}
 
@@ -198,6 +201,26 @@ public class FaultyStorageIo extends StorageIo {
 			return written;
 		}
 		return super.write(channel, buffer);
+	}
+
+	@Override
+	public FileChannel openAppend(Path file) throws IOException {
+		enter(Op.OPEN_APPEND, file);
+		FileChannel channel = super.openAppend(file);
+		this.open.put(channel, file);
+		return channel;
+	}
+
+	@Override
+	public void forceData(FileChannel channel) throws IOException {
+		enter(Op.FORCE_DATA, this.open.get(channel));
+		super.forceData(channel);
+	}
+
+	@Override
+	public void truncate(FileChannel channel, long size) throws IOException {
+		enter(Op.TRUNCATE, this.open.get(channel));
+		super.truncate(channel, size);
 	}
 
 	@Override

@@ -1,0 +1,68 @@
+package io.statekeeper.audit;
+
+import java.net.http.HttpRequest;
+import java.nio.file.Path;
+import java.util.function.Supplier;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import io.statekeeper.RunningService;
+import io.statekeeper.security.SecurityTests;
+import io.statekeeper.storage.FaultyStorageIo;
+import io.statekeeper.storage.FaultyStorageIo.Op;
+
+import static io.statekeeper.RunningService.text;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The audit log's own file operations through the fault-injecting seam: a failed append,
+ * fdatasync or open is counted, the client still gets its answer, nothing partial is
+ * left, and the chain verifies after a restart.
+ */
+class AuditFaultTests {
+
+	@TempDir
+	Path dataDir;
+
+	private static int forbiddenDelete(RunningService service) {
+		return service
+			.sendRaw(HttpRequest.newBuilder(service.api("/api/v1/states/prod"))
+				.header("Authorization", "Bearer " + SecurityTests.READER)
+				.DELETE())
+			.statusCode();
+	}
+
+	@ParameterizedTest
+	@EnumSource(value = Op.class, names = { "WRITE", "FORCE_DATA" })
+	void aFailedAppendOrFdatasyncIsCountedAndTheChainStillVerifies(Op op) {
+		FaultyStorageIo io = new FaultyStorageIo();
+		Supplier<Exception> fault = (op == Op.WRITE) ? FaultyStorageIo::noSpace : FaultyStorageIo::ioError;
+		try (RunningService service = RunningService.start(this.dataDir, io, SecurityTests.tokens())) {
+			assertThat(service.put("/api/v1/states/prod", SecurityTests.STATE).statusCode()).isEqualTo(201);
+			io.fail(op, "audit.log", fault, 1);
+			assertThat(forbiddenDelete(service)).isEqualTo(403);
+			assertThat(service.managementGet("/actuator/prometheus")).contains("statekeeper_audit_failures_total 1.0");
+			assertThat(forbiddenDelete(service)).isEqualTo(403);
+		}
+		try (RunningService service = RunningService.start(this.dataDir, SecurityTests.tokens())) {
+			assertThat(service.managementGet("/actuator/health")).contains("\"chainIntact\":true");
+			String audit = text(service.get("/api/v1/audit?state=prod"));
+			// the second refusal is there whatever became of the first
+			assertThat(audit.split("\"reason\":\"forbidden\"", -1).length - 1).isBetween(1, 2);
+			assertThat(audit).contains("\"action\":\"put\"");
+		}
+	}
+
+	@Test
+	void theLogsOperationsGoThroughTheSeam() {
+		FaultyStorageIo io = new FaultyStorageIo();
+		try (RunningService service = RunningService.start(this.dataDir, io, SecurityTests.tokens())) {
+			assertThat(forbiddenDelete(service)).isEqualTo(403);
+		}
+		assertThat(io.trace()).contains("OPEN_APPEND audit.log", "WRITE audit.log", "FORCE_DATA audit.log");
+	}
+
+}
