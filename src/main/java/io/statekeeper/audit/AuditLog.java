@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -21,7 +20,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -352,33 +350,26 @@ final class AuditLog implements AutoCloseable {
 	}
 
 	/**
-	 * Reads entries, oldest first.
-	 * @param filter which entries to keep
-	 * @param limit at most this many (the newest of them)
-	 * @return the entries
+	 * Opens every file of the log for reading, oldest first, under the log's monitor so
+	 * that no rotation or retention moves one meanwhile; the reading itself
+	 * ({@link AuditReader}) holds no lock, so appends never wait for a reader (an open
+	 * file stays readable if it is renamed or dropped afterwards).
+	 * @return the open files; the caller closes them
 	 */
-	synchronized List<Map<String, Object>> read(Predicate<Map<String, Object>> filter, int limit) {
-		java.util.ArrayDeque<Map<String, Object>> result = new java.util.ArrayDeque<>();
+	synchronized List<java.io.InputStream> openForReading() throws IOException {
+		List<java.io.InputStream> opened = new ArrayList<>();
 		try {
 			for (Path file : files()) {
-				try (Stream<String> lines = Files.lines(file, StandardCharsets.UTF_8)) {
-					lines.forEach((line) -> {
-						Map<String, Object> entry = AuditChain.parse(line.getBytes(StandardCharsets.UTF_8));
-						if (entry != null && filter.test(entry)) {
-							result.addLast(entry);
-							if (result.size() > limit) {
-								result.removeFirst();
-							}
-						}
-					});
-				}
+				opened.add(Files.newInputStream(file));
 			}
 		}
-		catch (IOException | UncheckedIOException ex) {
-			throw new UncheckedIOException("Cannot read the audit log",
-					(ex instanceof UncheckedIOException unchecked) ? unchecked.getCause() : (IOException) ex);
+		catch (IOException ex) {
+			for (java.io.InputStream in : opened) {
+				in.close();
+			}
+			throw ex;
 		}
-		return new ArrayList<>(result);
+		return opened;
 	}
 
 	/**
@@ -395,29 +386,10 @@ final class AuditLog implements AutoCloseable {
 					+ head.entries() + " was durable: entries were cut off or the log was replaced");
 			return;
 		}
-		String hash = hashOf(head.entries());
+		String hash = AuditReader.hashOf(this.dir, this.files, this.chain, head.entries());
 		if (hash != null && !hash.equals(head.hash())) {
 			broken("entry " + head.entries() + " is not the one " + where + " recorded: the log was rewritten");
 		}
-	}
-
-	/** The hash of entry {@code seq}, {@code null} if retention dropped it. */
-	private String hashOf(long seq) {
-		for (Map.Entry<String, long[]> file : this.files.entrySet()) {
-			long[] seqs = file.getValue();
-			if (seq >= seqs[0] && seq <= seqs[1]) {
-				try (Stream<String> lines = Files.lines(this.dir.resolve(file.getKey()), StandardCharsets.UTF_8)) {
-					return lines.skip(seq - seqs[0])
-						.findFirst()
-						.map((line) -> this.chain.check(line.getBytes(StandardCharsets.UTF_8)).actual())
-						.orElse(null);
-				}
-				catch (IOException ex) {
-					throw new UncheckedIOException("Cannot read the audit log", ex);
-				}
-			}
-		}
-		return null;
 	}
 
 	synchronized String chainBreak() {
@@ -510,12 +482,6 @@ final class AuditLog implements AutoCloseable {
 				// flushed above
 			}
 		}
-	}
-
-	/** For a time filter. */
-	static boolean after(Map<String, Object> entry, Instant since) {
-		Object time = entry.get("time");
-		return time != null && !Instant.parse(time.toString()).isBefore(since);
 	}
 
 }

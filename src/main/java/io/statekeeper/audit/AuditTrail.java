@@ -352,9 +352,11 @@ public class AuditTrail extends AbstractHealthIndicator
 
 	List<Map<String, Object>> read(String state, Instant since, int limit,
 			java.util.function.Predicate<String> visible) {
-		return this.log.read((entry) -> (state == null || state.equals(entry.get("state")))
-				&& entry.get("state") instanceof String name && visible.test(name)
-				&& (since == null || AuditLog.after(entry, since)), limit);
+		return AuditReader.read(this.log,
+				(entry) -> (state == null || state.equals(entry.get("state")))
+						&& entry.get("state") instanceof String name && visible.test(name)
+						&& (since == null || AuditReader.after(entry, since)),
+				limit);
 	}
 
 	/**
