@@ -36,8 +36,24 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 
 	static final String TYPE_BASE = Problems.TYPE_BASE;
 
-	/** Seconds a client should wait before retrying a 503. */
-	static final String RETRY_AFTER_SECONDS = "5";
+	/**
+	 * The one {@code Retry-After} policy, in seconds: contention that clears by itself
+	 * (another writer of the state, bodies filling {@code max-body-memory}) is worth a
+	 * retry in a second; a store that failed an operation in five; a damaged state, a
+	 * damaged version or a full store not at all, as waiting does not heal them.
+	 * @return the header's value, {@code null} for none
+	 */
+	static String retryAfter(StateProblem problem) {
+		return problem.retryLater() ? "1" : null;
+	}
+
+	/**
+	 * {@link #retryAfter(StateProblem)} for a storage failure.
+	 * @return the header's value, {@code null} for none
+	 */
+	static String retryAfter(StorageException.Reason reason) {
+		return (reason == StorageException.Reason.CORRUPT || reason == StorageException.Reason.NO_SPACE) ? null : "5";
+	}
 
 	private static final Logger logger = LoggerFactory.getLogger(ProblemHandler.class);
 
@@ -51,8 +67,8 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 		ProblemDetail body = problem(problem.status(), problem.slug(), problem.title(), ex.getMessage());
 		ex.getProperties().forEach(body::setProperty);
 		HttpHeaders headers = new HttpHeaders();
-		if (problem.retryLater()) {
-			headers.set(HttpHeaders.RETRY_AFTER, "1");
+		if (retryAfter(problem) != null) {
+			headers.set(HttpHeaders.RETRY_AFTER, retryAfter(problem));
 		}
 		return ResponseEntity.status(problem.status()).headers(headers).body(body);
 	}
@@ -87,8 +103,8 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 					"The store could not complete the operation (" + ex.getReason().tag()
 							+ "); the write was not acknowledged and the committed state is unchanged");
 		};
-		if (ex.getReason() != StorageException.Reason.CORRUPT && ex.getReason() != StorageException.Reason.NO_SPACE) {
-			headers.set(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS);
+		if (retryAfter(ex.getReason()) != null) {
+			headers.set(HttpHeaders.RETRY_AFTER, retryAfter(ex.getReason()));
 		}
 		body.setProperty("reason", ex.getReason().tag());
 		logger.warn("Storage failure answered with {}: {}", body.getStatus(), ex.getMessage());
