@@ -171,6 +171,9 @@ class AuthorizationCoverageTests {
 			}
 			else {
 				assertThat(own.statusCode()).as("%s as %s", call, role).isEqualTo(403);
+				if (!"HEAD".equals(call.method())) {
+					assertThat(text(own)).contains("https://statekeeper.io/problems/forbidden");
+				}
 			}
 			if (call.aboutAState()) {
 				HttpResponse<byte[]> other = call(call, "team-b-x", role);
@@ -178,7 +181,12 @@ class AuthorizationCoverageTests {
 				assertThat(text(other)).doesNotContain("\"revision\"");
 			}
 		}
-		assertThat(call(call, "team-a-x", null).statusCode()).as("%s without a token", call).isEqualTo(401);
+		HttpResponse<byte[]> anonymous = call(call, "team-a-x", null);
+		assertThat(anonymous.statusCode()).as("%s without a token", call).isEqualTo(401);
+		assertThat(anonymous.headers().firstValue("WWW-Authenticate")).hasValue(SecurityConfiguration.CHALLENGE);
+		if (!"HEAD".equals(call.method())) {
+			assertThat(text(anonymous)).contains("https://statekeeper.io/problems/unauthorized");
+		}
 	}
 
 	@Test

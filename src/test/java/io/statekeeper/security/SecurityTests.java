@@ -15,9 +15,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
 
 import io.statekeeper.RunningService;
 
@@ -25,7 +22,8 @@ import static io.statekeeper.RunningService.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tokens, roles and scopes over real HTTP, and the audit trail they leave.
+ * Tokens, roles and scopes over real HTTP, and the audit trail they leave. Which role may
+ * call which endpoint, in and out of scope, is {@link AuthorizationCoverageTests}.
  */
 public class SecurityTests {
 
@@ -84,46 +82,12 @@ public class SecurityTests {
 		return this.service.sendRaw(request);
 	}
 
-	static Stream<Arguments> matrix() {
-		// endpoint, least role that may call it
-		List<String[]> endpoints = List.of(new String[] { "GET", "/api/v1/states", "reader" },
-				new String[] { "GET", "/api/v1/states/prod", "reader" },
-				new String[] { "GET", "/api/v1/states/prod/versions", "reader" },
-				new String[] { "GET", "/api/v1/states/prod/versions/1", "reader" },
-				new String[] { "PUT", "/api/v1/states/prod", "writer" },
-				new String[] { "DELETE", "/api/v1/states/prod", "writer" },
-				new String[] { "POST", "/api/v1/states/prod/versions/1/restore", "admin" },
-				new String[] { "GET", "/api/v1/audit", "admin" });
-		List<String> roles = List.of("reader", "writer", "admin");
-		return endpoints.stream()
-			.flatMap((endpoint) -> roles.stream()
-				.map((role) -> Arguments.of(endpoint[0], endpoint[1], role,
-						roles.indexOf(role) >= roles.indexOf(endpoint[2]))));
-	}
-
 	private static String bearer(String role) {
 		return "Bearer " + switch (role) {
 			case "reader" -> READER;
 			case "writer" -> WRITER;
 			default -> RunningService.TOKEN;
 		};
-	}
-
-	@ParameterizedTest(name = "{0} {1} as {2}: allowed={3}")
-	@MethodSource("matrix")
-	void eachRoleMayCallExactlyItsEndpoints(String method, String path, String role, boolean allowed) {
-		HttpResponse<byte[]> response = call(method, path, bearer(role));
-		if (allowed) {
-			assertThat(response.statusCode()).as(text(response)).isBetween(200, 299);
-		}
-		else {
-			assertThat(response.statusCode()).isEqualTo(403);
-			assertThat(text(response)).contains("https://statekeeper.io/problems/forbidden");
-		}
-		HttpResponse<byte[]> anonymous = call(method, path, null);
-		assertThat(anonymous.statusCode()).isEqualTo(401);
-		assertThat(anonymous.headers().firstValue("WWW-Authenticate")).hasValue(SecurityConfiguration.CHALLENGE);
-		assertThat(text(anonymous)).contains("https://statekeeper.io/problems/unauthorized");
 	}
 
 	@Test
