@@ -6,7 +6,7 @@ import java.nio.file.Path;
  * A version file that fails verification: unparsable or mismatched header, a body of the
  * wrong length, or a checksum that does not match. Never served.
  */
-public class CorruptVersionException extends Exception {
+class CorruptVersionException extends Exception {
 
 	private static final long serialVersionUID = 1L;
 

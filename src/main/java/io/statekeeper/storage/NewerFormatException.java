@@ -8,7 +8,7 @@ import java.nio.file.Path;
  * damage (it is never quarantined), but a rollback too far. Start-up stops with this
  * message; a read at run time fails with 503, and the file is left alone.
  */
-public class NewerFormatException extends IOException {
+class NewerFormatException extends IOException {
 
 	private static final long serialVersionUID = 1L;
 
