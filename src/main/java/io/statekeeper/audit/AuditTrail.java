@@ -29,7 +29,7 @@ import org.springframework.web.context.request.ServletRequestAttributes;
 
 import io.statekeeper.security.SecurityProperties;
 import io.statekeeper.state.StateWriteEvent;
-import io.statekeeper.state.WriteJournal;
+import io.statekeeper.state.WriteAudit;
 import io.statekeeper.storage.StateRepository;
 import io.statekeeper.storage.StorageIo;
 import io.statekeeper.storage.StorageProperties;
@@ -45,18 +45,18 @@ import io.statekeeper.storage.VersionRetention;
  * nobody can fill the disk with audit entries.
  * <p>
  * Durability without a second fsync per write: a successful write records who made it in
- * its version header ({@link #origin}), so its audit fields are durable with the state
- * itself; its log entry is group-committed, and {@link AuditRecovery} re-appends, at
- * start-up, any entry a crash lost. So a version stays on disk until its entry is
+ * its version header ({@link #headerFields}), so its audit fields are durable with the
+ * state itself; its log entry is group-committed, and {@link AuditRecovery} re-appends,
+ * at start-up, any entry a crash lost. So a version stays on disk until its entry is
  * durable: pruning leaves it ({@link #firstRetained}) until the flusher's group commit,
  * which then prunes it, and a write that replaces a version that is not kept waits for
- * its entry ({@link #beforeDropping}). Every other entry (refused, rejected, failed,
+ * its entry ({@link #awaitDurableUpTo}). Every other entry (refused, rejected, failed,
  * recovery) carries nothing on disk, so it is fdatasync'ed before the client is answered.
  * Also the {@code audit} health indicator (chain intact, entries).
  */
 @Component("audit")
 public class AuditTrail extends AbstractHealthIndicator
-		implements WriteJournal, VersionRetention, SmartInitializingSingleton, AutoCloseable {
+		implements WriteAudit, VersionRetention, SmartInitializingSingleton, AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(AuditTrail.class);
 
@@ -142,7 +142,7 @@ public class AuditTrail extends AbstractHealthIndicator
 	}
 
 	@Override
-	public VersionHeader.Audit origin(String action) {
+	public VersionHeader.Audit headerFields(String action) {
 		AuditLog.Head anchor = this.log.durableHead();
 		return new VersionHeader.Audit(action, currentToken(), currentRemote(),
 				(anchor.entries() > 0) ? anchor.entries() : null, (anchor.entries() > 0) ? anchor.hash() : null);
@@ -195,7 +195,7 @@ public class AuditTrail extends AbstractHealthIndicator
 	}
 
 	@Override
-	public void beforeDropping(String name, long upToRevision) {
+	public void awaitDurableUpTo(String name, long upToRevision) {
 		ArrayDeque<long[]> entries = this.pending.get(name);
 		if (entries == null) {
 			return;

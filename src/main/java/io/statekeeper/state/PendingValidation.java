@@ -56,7 +56,7 @@ final class PendingValidation {
 	 * @param failure why the write failed
 	 * @return the validation's problem if the body is invalid, else {@code failure}
 	 */
-	RuntimeException precedence(RuntimeException failure) {
+	RuntimeException invalidBodyFirst(RuntimeException failure) {
 		try {
 			await();
 		}

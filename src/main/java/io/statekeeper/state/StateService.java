@@ -62,7 +62,7 @@ public class StateService implements AutoCloseable {
 
 	private final List<StateWriteEvent> recoveredAtStartUp = new ArrayList<>();
 
-	private final WriteJournal journal;
+	private final WriteAudit audit;
 
 	private final int backupsKept;
 
@@ -75,14 +75,14 @@ public class StateService implements AutoCloseable {
 	 */
 	public StateService(StateRepository repository, StateValidator validator, StorageProperties properties, Clock clock,
 			MeterRegistry registry, ApplicationEventPublisher events) {
-		this(repository, validator, properties, clock, registry, events, WriteJournal.NONE);
+		this(repository, validator, properties, clock, registry, events, WriteAudit.NONE);
 	}
 
 	@org.springframework.beans.factory.annotation.Autowired
 	public StateService(StateRepository repository, StateValidator validator, StorageProperties properties, Clock clock,
-			MeterRegistry registry, ApplicationEventPublisher events, WriteJournal journal) {
+			MeterRegistry registry, ApplicationEventPublisher events, WriteAudit audit) {
 		this.events = events;
-		this.journal = journal;
+		this.audit = audit;
 		this.backupsKept = properties.backupsKept();
 		this.repository = repository;
 		this.validator = validator;
@@ -296,13 +296,13 @@ public class StateService implements AutoCloseable {
 	public WriteResult put(String name, ChecksummedBody checksummed, Precondition precondition) {
 		byte[] body = checksummed.bytes();
 		return write("put", name, precondition, (current) -> current.refuseIfDamaged(name),
-				(entry, current, origin, validated) -> {
+				(entry, current, auditFields, validated) -> {
 					boolean created = !current.live();
 					long revision = entry.nextRevision();
 					VersionHeader header;
 					try {
 						header = this.repository.write(name, current.header(), revision, checksummed,
-								this.clock.instant(), origin, validated::await);
+								this.clock.instant(), auditFields, validated::await);
 					}
 					catch (StateProblemException invalid) {
 						// refused by the validation that ran alongside, before anything
@@ -347,12 +347,12 @@ public class StateService implements AutoCloseable {
 				throw new StateProblemException(StateProblem.ADMIN_REQUIRED, "The current version of '" + name
 						+ "' is damaged (" + current.status() + "): only an admin may delete it or restore a version");
 			}
-		}, (entry, current, origin, validated) -> {
+		}, (entry, current, auditFields, validated) -> {
 			if (!current.live() && current.condition() == Condition.OK) {
 				throw notFound(name);
 			}
 			VersionHeader header = this.repository.delete(name, current.header(), entry.nextRevision(),
-					this.clock.instant(), origin);
+					this.clock.instant(), auditFields);
 			entry.commit(new StoredVersion(header, new byte[0]));
 			return new WriteResult(StateSummary.of(header), false);
 		}, () -> PendingValidation.NONE);
@@ -368,10 +368,10 @@ public class StateService implements AutoCloseable {
 	 */
 	public WriteResult restore(String name, long revision, Precondition precondition) {
 		return write("restore", name, precondition, (current) -> {
-		}, (entry, current, origin, validated) -> {
+		}, (entry, current, auditFields, validated) -> {
 			StoredVersion source = readRevision(entry, name, revision);
 			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), source.body(),
-					this.clock.instant(), origin);
+					this.clock.instant(), auditFields);
 			entry.commit(new StoredVersion(header, source.body()));
 			logger.info("Restored revision {} of '{}' as revision {}", revision, name, header.revision());
 			return new WriteResult(StateSummary.of(header), !current.live());
@@ -399,7 +399,7 @@ public class StateService implements AutoCloseable {
 				return result;
 			}
 			catch (RuntimeException ex) {
-				throw validated.precedence(ex);
+				throw validated.invalidBodyFirst(ex);
 			}
 		}
 		catch (StateProblemException ex) {
@@ -439,9 +439,9 @@ public class StateService implements AutoCloseable {
 			VersionHeader previous = current.header();
 			if (previous != null && (previous.deleted() || this.backupsKept == 0)) {
 				// this write replaces a version that is not kept
-				this.journal.beforeDropping(name, previous.revision());
+				this.audit.awaitDurableUpTo(name, previous.revision());
 			}
-			WriteResult result = action.apply(entry, current, this.journal.origin(operation), validated);
+			WriteResult result = action.apply(entry, current, this.audit.headerFields(operation), validated);
 			// under the lock: the audit trail sees one state's writes in revision
 			// order
 			this.events.publishEvent(new StateWriteEvent(operation, name, result.summary().revision(),
@@ -470,7 +470,8 @@ public class StateService implements AutoCloseable {
 	@FunctionalInterface
 	private interface WriteAction {
 
-		WriteResult apply(StateEntry entry, Current current, VersionHeader.Audit origin, PendingValidation validated);
+		WriteResult apply(StateEntry entry, Current current, VersionHeader.Audit auditFields,
+				PendingValidation validated);
 
 	}
 

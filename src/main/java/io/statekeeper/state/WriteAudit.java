@@ -10,18 +10,18 @@ import io.statekeeper.storage.VersionHeader;
  * is gone). Kept versions are held back from pruning instead
  * ({@link io.statekeeper.storage.VersionRetention}).
  */
-public interface WriteJournal {
+public interface WriteAudit {
 
 	/** No audit trail: nothing recorded, nothing to wait for. */
-	WriteJournal NONE = new WriteJournal() {
+	WriteAudit NONE = new WriteAudit() {
 
 		@Override
-		public VersionHeader.Audit origin(String action) {
+		public VersionHeader.Audit headerFields(String action) {
 			return null;
 		}
 
 		@Override
-		public void beforeDropping(String name, long upToRevision) {
+		public void awaitDurableUpTo(String name, long upToRevision) {
 		}
 
 	};
@@ -31,7 +31,7 @@ public interface WriteJournal {
 	 * @param action {@code put}, {@code delete} or {@code restore}
 	 * @return the audit fields for the version header, or {@code null}
 	 */
-	VersionHeader.Audit origin(String action);
+	VersionHeader.Audit headerFields(String action);
 
 	/**
 	 * Called before a write replaces the current version of {@code name} without keeping
@@ -40,6 +40,6 @@ public interface WriteJournal {
 	 * @param name the state's name
 	 * @param upToRevision the newest revision that disappears
 	 */
-	void beforeDropping(String name, long upToRevision);
+	void awaitDurableUpTo(String name, long upToRevision);
 
 }
