@@ -90,7 +90,7 @@ class SlowClientTests {
 
 	@Test
 	void slowHeaderClientsCannotTakeEveryConnection() throws Exception {
-		try (RunningService service = RunningService.start(this.dataDir, "statekeeper.http.header-timeout=1s",
+		try (RunningService service = RunningService.start(this.dataDir, "statekeeper.http.header-timeout=3s",
 				"server.tomcat.max-connections=10", "server.tomcat.accept-count=100")) {
 			List<Socket> slow = new ArrayList<>();
 			try {

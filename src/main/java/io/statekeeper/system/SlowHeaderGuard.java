@@ -45,6 +45,12 @@ public class SlowHeaderGuard implements DisposableBean {
 
 	private final Counter dropped;
 
+	/**
+	 * Connections already handed to Tomcat to close (weakly held: Tomcat recycles them).
+	 */
+	private final java.util.Set<SocketWrapperBase<?>> handedOver = java.util.Collections
+		.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
+
 	SlowHeaderGuard(HttpProperties properties, MeterRegistry registry) {
 		this.deadlineNanos = properties.headerTimeout().toNanos();
 		this.dropped = Counter.builder("statekeeper.http.dropped")
@@ -74,7 +80,9 @@ public class SlowHeaderGuard implements DisposableBean {
 			AbstractEndpoint<?, ?> endpoint = protocol.endpoint();
 			try {
 				for (SocketWrapperBase<?> connection : endpoint.getConnections()) {
-					if (tooSlow(connection, now)) {
+					// handed over once: Tomcat closes it on its own thread, maybe after
+					// the next sweep
+					if (!connection.isClosed() && tooSlow(connection, now) && this.handedOver.add(connection)) {
 						this.dropped.increment();
 						logger.debug("Closing a connection whose headers took longer than {} ms",
 								this.deadlineNanos / 1_000_000);
