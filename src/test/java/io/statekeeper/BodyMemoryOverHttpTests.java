@@ -132,6 +132,7 @@ class BodyMemoryOverHttpTests {
 			HttpResponse<byte[]> third = service.sendRaw(putAs(service, SECOND, "/api/v1/states/c", large));
 			assertThat(third.statusCode()).isEqualTo(503);
 			assertThat(text(third)).contains("one client may hold");
+			assertThat(service.get("/api/v1/states/c").statusCode()).isEqualTo(404);
 
 			// everyone else: a large body still has room, and a small one never waits
 			assertThat(service.put("/api/v1/states/d", large).statusCode()).isEqualTo(201);

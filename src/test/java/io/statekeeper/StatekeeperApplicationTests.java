@@ -72,6 +72,10 @@ class StatekeeperApplicationTests {
 			assertThat(service.put("/api/v1/states/prod", "{\"version\":1".getBytes()).statusCode()).isEqualTo(400);
 			assertThat(service.put("/api/v1/states/prod", "{\"version\":1}".getBytes()).statusCode()).isEqualTo(422);
 			assertThat(service.put("/api/v1/states/prod", new byte[0]).statusCode()).isEqualTo(400);
+			assertThat(service
+				.put("/api/v1/states/prod",
+						"{\"version\":1,\"resources\":{\"a\":{\"x\":1,\"x\":2}},\"metadata\":{}}".getBytes())
+				.statusCode()).isEqualTo(400);
 			assertThat(service.put("/api/v1/states/prod", new byte[5000]).statusCode()).isEqualTo(413);
 			assertThat(service.put("/api/v1/states/prod", STATE, "If-Match", "\"9\"").statusCode()).isEqualTo(412);
 			assertThat(service.put("/api/v1/states/prod", STATE, "If-None-Match", "*").statusCode()).isEqualTo(412);

@@ -79,8 +79,6 @@ final class AuditLog implements AutoCloseable {
 
 	private final Path dir;
 
-	private final Path quarantine;
-
 	private final long maxFileSize;
 
 	private final int maxFiles;
@@ -97,9 +95,6 @@ final class AuditLog implements AutoCloseable {
 
 	/** The newest entry's seq (guarded by this). */
 	private long lastSeq;
-
-	/** Whether a keyed entry has been seen or written: no unkeyed one may follow. */
-	private boolean keyedSeen;
 
 	private String chainBreak;
 
@@ -136,7 +131,6 @@ final class AuditLog implements AutoCloseable {
 		this.io = io;
 		this.afterFlush = afterFlush;
 		this.dir = dir;
-		this.quarantine = dir.resolveSibling("quarantine");
 		this.maxFileSize = maxFileSize;
 		this.maxFiles = maxFiles;
 		this.reserve = reserve;
@@ -144,10 +138,10 @@ final class AuditLog implements AutoCloseable {
 		try {
 			Files.createDirectories(dir,
 					PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-			AuditLogVerifier.Verified verified = new AuditLogVerifier(dir, this.quarantine, chain).verify();
+			AuditLogVerifier.Verified verified = new AuditLogVerifier(dir, dir.resolveSibling("quarantine"), chain)
+				.verify();
 			this.lastHash = verified.lastHash();
 			this.lastSeq = verified.lastSeq();
-			this.keyedSeen = verified.keyedSeen();
 			this.files.putAll(verified.files());
 			this.lastLogged.putAll(verified.lastLogged());
 			if (verified.chainBreak() != null) {
@@ -190,10 +184,7 @@ final class AuditLog implements AutoCloseable {
 				rotate();
 			}
 			size = this.channel.size();
-			ByteBuffer buffer = ByteBuffer.wrap(line);
-			while (buffer.hasRemaining()) {
-				this.io.write(this.channel, buffer);
-			}
+			this.io.writeFully(this.channel, ByteBuffer.wrap(line));
 		}
 		catch (IOException ex) {
 			if (size >= 0) {
@@ -203,7 +194,6 @@ final class AuditLog implements AutoCloseable {
 		}
 		this.lastHash = sealed.hash();
 		this.lastSeq++;
-		this.keyedSeen |= this.chain.keyed();
 		this.files.computeIfAbsent(CURRENT, (name) -> new long[] { this.lastSeq, 0 })[1] = this.lastSeq;
 		return this.lastSeq;
 	}

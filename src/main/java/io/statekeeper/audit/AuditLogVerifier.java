@@ -49,13 +49,12 @@ final class AuditLogVerifier {
 	 *
 	 * @param lastHash the newest entry's hash (the genesis for an empty log)
 	 * @param lastSeq the newest entry's seq
-	 * @param keyedSeen whether a keyed entry was found
 	 * @param files per file name, the seqs of its first and last entries
 	 * @param lastLogged per state, the newest revision a successful write is logged with
 	 * @param chainBreak the first break found, {@code null} if none
 	 */
-	record Verified(String lastHash, long lastSeq, boolean keyedSeen, TreeMap<String, long[]> files,
-			Map<String, Long> lastLogged, String chainBreak) {
+	record Verified(String lastHash, long lastSeq, TreeMap<String, long[]> files, Map<String, Long> lastLogged,
+			String chainBreak) {
 
 	}
 
@@ -137,7 +136,7 @@ final class AuditLogVerifier {
 			broken("the log starts at entry " + firstSeq + ", but retention dropped only the entries up to "
 					+ droppedThrough + ": older files were removed");
 		}
-		return new Verified(previous, expected - 1, this.keyedSeen, this.files, this.lastLogged, this.chainBreak);
+		return new Verified(previous, expected - 1, this.files, this.lastLogged, this.chainBreak);
 	}
 
 	private void completeLastLine(Path file) throws IOException {

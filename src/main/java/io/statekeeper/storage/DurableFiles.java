@@ -30,10 +30,7 @@ public final class DurableFiles {
 		FileChannel channel = io.createNew(temp);
 		try {
 			try {
-				ByteBuffer buffer = ByteBuffer.wrap(content);
-				while (buffer.hasRemaining()) {
-					io.write(channel, buffer);
-				}
+				io.writeFully(channel, ByteBuffer.wrap(content));
 				io.force(channel);
 			}
 			finally {

@@ -84,7 +84,7 @@ final class DurableWriter implements AutoCloseable {
 		Path probe = this.layout.statesDir().resolve(StoreLayout.TEMP_PREFIX + "probe-" + StoreLayout.randomSuffix());
 		FileChannel channel = this.io.createNew(probe);
 		try {
-			writeFully(channel, ByteBuffer.wrap(new byte[] { '\n' }));
+			this.io.writeFully(channel, ByteBuffer.wrap(new byte[] { '\n' }));
 			this.io.force(channel);
 		}
 		finally {
@@ -218,9 +218,9 @@ final class DurableWriter implements AutoCloseable {
 
 	private void writeTemp(Path temp, byte[] headerLine, byte[] body) throws IOException {
 		createForced(temp, (channel) -> {
-			writeFully(channel, ByteBuffer.wrap(headerLine));
+			this.io.writeFully(channel, ByteBuffer.wrap(headerLine));
 			for (int offset = 0; offset < body.length; offset += WRITE_SLICE) {
-				writeFully(channel, ByteBuffer.wrap(body, offset, Math.min(WRITE_SLICE, body.length - offset)));
+				this.io.writeFully(channel, ByteBuffer.wrap(body, offset, Math.min(WRITE_SLICE, body.length - offset)));
 			}
 		});
 	}
@@ -308,15 +308,6 @@ final class DurableWriter implements AutoCloseable {
 
 	}
 
-	private void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
-		int stalls = 0;
-		while (buffer.hasRemaining()) {
-			if (this.io.write(channel, buffer) == 0 && ++stalls > 100) {
-				throw new IOException("write made no progress");
-			}
-		}
-	}
-
 	private boolean keepPrevious(Path dir, VersionHeader previous) throws IOException {
 		if (previous == null || previous.deleted()) {
 			return false;
@@ -351,7 +342,7 @@ final class DurableWriter implements AutoCloseable {
 				ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
 				while (this.io.read(in, buffer) >= 0) {
 					buffer.flip();
-					writeFully(out, buffer);
+					this.io.writeFully(out, buffer);
 					buffer.clear();
 				}
 			});

@@ -71,6 +71,22 @@ public class StorageIo {
 	}
 
 	/**
+	 * Writes the whole buffer: {@link #write} until it is empty (a short write comes
+	 * before {@code ENOSPC}), each call through this seam so that faults reach every one.
+	 * @param channel the channel
+	 * @param buffer the bytes to write
+	 * @throws IOException on failure, or if writes stop making progress
+	 */
+	public void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
+		int stalls = 0;
+		while (buffer.hasRemaining()) {
+			if (write(channel, buffer) == 0 && ++stalls > 100) {
+				throw new IOException("write made no progress");
+			}
+		}
+	}
+
+	/**
 	 * {@code fsync(2)} of a file's data and metadata.
 	 * @param channel the channel
 	 * @throws IOException on failure

@@ -182,12 +182,16 @@ public class FaultyStorageIo extends StorageIo {
 
 	private final java.util.Map<FileChannel, Path> open = new java.util.concurrent.ConcurrentHashMap<>();
 
+	/** Remembers which file a channel is of, for the trace and path-targeted faults. */
+	private FileChannel tracked(FileChannel channel, Path file) {
+		this.open.put(channel, file);
+		return channel;
+	}
+
 	@Override
 	public FileChannel createNew(Path file) throws IOException {
 		enter(Op.CREATE, file);
-		FileChannel channel = super.createNew(file);
-		this.open.put(channel, file);
-		return channel;
+		return tracked(super.createNew(file), file);
 	}
 
 	@Override
@@ -206,9 +210,7 @@ public class FaultyStorageIo extends StorageIo {
 	@Override
 	public FileChannel openAppend(Path file) throws IOException {
 		enter(Op.OPEN_APPEND, file);
-		FileChannel channel = super.openAppend(file);
-		this.open.put(channel, file);
-		return channel;
+		return tracked(super.openAppend(file), file);
 	}
 
 	@Override
@@ -243,9 +245,7 @@ public class FaultyStorageIo extends StorageIo {
 	@Override
 	public FileChannel openRead(Path file) throws IOException {
 		enter(Op.OPEN_READ, file);
-		FileChannel channel = super.openRead(file);
-		this.open.put(channel, file);
-		return channel;
+		return tracked(super.openRead(file), file);
 	}
 
 	@Override
