@@ -41,8 +41,11 @@ public final class RunningService implements AutoCloseable {
 
 	private final int managementPort;
 
-	private RunningService(ConfigurableApplicationContext context) {
+	private final boolean owned;
+
+	private RunningService(ConfigurableApplicationContext context, boolean owned) {
 		this.context = context;
+		this.owned = owned;
 		this.port = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
 		this.managementPort = Integer.parseInt(context.getEnvironment().getProperty("local.management.port"));
 	}
@@ -78,7 +81,17 @@ public final class RunningService implements AutoCloseable {
 		if (io != null) {
 			builder.initializers((context) -> context.getBeanFactory().registerSingleton("storageIo", io));
 		}
-		return new RunningService(builder.run(args.toArray(String[]::new)));
+		return new RunningService(builder.run(args.toArray(String[]::new)), true);
+	}
+
+	/**
+	 * The service of a context the test framework started and keeps (see
+	 * {@link SharedService}): closing this handle leaves it running.
+	 * @param context the running context
+	 * @return a handle to talk to it
+	 */
+	public static RunningService attach(ConfigurableApplicationContext context) {
+		return new RunningService(context, false);
 	}
 
 	public ConfigurableApplicationContext context() {
@@ -152,7 +165,9 @@ public final class RunningService implements AutoCloseable {
 
 	@Override
 	public void close() {
-		this.context.close();
+		if (this.owned) {
+			this.context.close();
+		}
 	}
 
 	/**

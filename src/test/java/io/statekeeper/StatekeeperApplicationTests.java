@@ -12,12 +12,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
-import org.apache.catalina.connector.Connector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import org.springframework.boot.tomcat.TomcatWebServer;
-import org.springframework.boot.web.server.context.WebServerApplicationContext;
 
 import static io.statekeeper.RunningService.text;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -25,8 +21,9 @@ import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatException;
 
 /**
- * The wired service over real HTTP: the API, a restart on the same data directory, the
- * management port, the OpenAPI document and configuration validation.
+ * The wired service over real HTTP across restarts: the API, a restart on the same data
+ * directory, configuration validation. What needs no restart is
+ * {@link ServiceWiringTests}.
  */
 class StatekeeperApplicationTests {
 
@@ -122,64 +119,6 @@ class StatekeeperApplicationTests {
 			assertThat(service.get("/api/v1/states/prod").statusCode()).isEqualTo(404);
 			assertThat(text(service.get("/api/v1/states"))).isEqualTo("[]");
 			assertThat(text(service.get("/api/v1/states/prod/versions"))).contains("\"revision\":5");
-		}
-	}
-
-	/**
-	 * Bodies are read and written in 64 KiB chunks, and so connections are bounded: each
-	 * holds both buffers.
-	 */
-	@Test
-	void theApiConnectorUses64KiBBuffersAndBoundsConnections() {
-		try (RunningService service = RunningService.start(this.dataDir)) {
-			WebServerApplicationContext context = (WebServerApplicationContext) service.context();
-			Connector connector = ((TomcatWebServer) context.getWebServer()).getTomcat().getConnector();
-
-			assertThat(connector.getProperty("socket.appReadBufSize")).hasToString("65536");
-			assertThat(connector.getProperty("socket.appWriteBufSize")).hasToString("65536");
-			assertThat(connector.getProperty("maxConnections")).hasToString("1024");
-		}
-	}
-
-	@Test
-	void theManagementPortServesHealthProbesAndPrometheusOnly() {
-		try (RunningService service = RunningService.start(this.dataDir)) {
-			service.put("/api/v1/states/prod", STATE);
-			service.put("/api/v1/states/prod", "{}".getBytes());
-
-			String readiness = service.managementGet("/actuator/health/readiness");
-			assertThat(readiness).contains("\"status\":\"UP\"").contains("\"storage\"").contains("\"lockHeld\":true");
-			String liveness = service.managementGet("/actuator/health/liveness");
-			assertThat(liveness).contains("\"status\":\"UP\"").doesNotContain("storage");
-
-			String prometheus = service.managementGet("/actuator/prometheus");
-			assertThat(prometheus).contains(
-					"statekeeper_state_writes_seconds_count{operation=\"put\",outcome=\"success\",reason=\"none\"} 1")
-				.contains(
-						"statekeeper_state_writes_seconds_count{operation=\"put\",outcome=\"rejected\",reason=\"not-a-state\"} 1")
-				.contains("statekeeper_state_writes_seconds_bucket")
-				.contains("statekeeper_states 1.0")
-				.contains("statekeeper_state_backups ")
-				.contains("statekeeper_state_size_bytes_count 1")
-				.contains("statekeeper_bodies_memory_reserved_bytes 0.0")
-				.doesNotContain("prod");
-
-			assertThat(service.managementGet("/actuator/info")).contains("\"build\"")
-				.contains("\"artifact\":\"statekeeper\"")
-				.contains("\"git\"");
-			assertThat(service.send(HttpRequest.newBuilder(service.management("/actuator/env"))).statusCode())
-				.isEqualTo(404);
-			assertThat(service.get("/actuator/health").statusCode()).isEqualTo(404);
-		}
-	}
-
-	@Test
-	void theOpenApiDocumentDescribesTheRestTable() {
-		try (RunningService service = RunningService.start(this.dataDir)) {
-			String openapi = text(service.get("/v3/api-docs"));
-			assertThat(openapi).contains("\"/api/v1/states\"", "\"/api/v1/states/{name}\"",
-					"\"/api/v1/states/{name}/versions\"", "\"/api/v1/states/{name}/versions/{revision}\"",
-					"\"/api/v1/states/{name}/versions/{revision}/restore\"", "\"412\"", "\"507\"", "\"422\"");
 		}
 	}
 

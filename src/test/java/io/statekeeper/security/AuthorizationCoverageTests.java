@@ -2,17 +2,14 @@ package io.statekeeper.security;
 
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -24,7 +21,7 @@ import org.springframework.web.method.HandlerMethod;
 import org.springframework.web.servlet.mvc.method.RequestMappingInfo;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
 
-import io.statekeeper.RunningService;
+import io.statekeeper.SharedService;
 
 import static io.statekeeper.RunningService.text;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -35,16 +32,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the handler mappings themselves, so an endpoint added later is covered without this
  * test naming it.
  */
-class AuthorizationCoverageTests {
-
-	static final List<String> ROLES = List.of("reader", "writer", "admin");
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class AuthorizationCoverageTests extends SharedService {
 
 	static final byte[] STATE = SecurityTests.STATE;
-
-	@TempDir
-	static Path dataDir;
-
-	static RunningService service;
 
 	/**
 	 * One endpoint and method, with the path filled in for a state in or out of scope.
@@ -79,33 +70,19 @@ class AuthorizationCoverageTests {
 	}
 
 	@BeforeAll
-	static void start() {
-		List<String> tokens = new ArrayList<>();
-		for (int i = 0; i < ROLES.size(); i++) {
-			String role = ROLES.get(i);
-			tokens.add("statekeeper.security.tokens[" + (i + 1) + "].id=" + role);
-			tokens.add("statekeeper.security.tokens[" + (i + 1) + "].secret-sha256=" + SecurityTests.sha(secret(role)));
-			tokens.add("statekeeper.security.tokens[" + (i + 1) + "].roles=" + role);
-			tokens.add("statekeeper.security.tokens[" + (i + 1) + "].states=team-a-*");
-		}
-		service = RunningService.start(dataDir, tokens.toArray(String[]::new));
+	void states() {
 		for (String state : List.of("team-a-x", "team-b-x")) {
-			assertThat(service.put("/api/v1/states/" + state, STATE).statusCode()).isEqualTo(201);
-			assertThat(service.put("/api/v1/states/" + state, STATE).statusCode()).isEqualTo(200);
+			assertThat(this.service.put("/api/v1/states/" + state, STATE).statusCode()).isEqualTo(201);
+			assertThat(this.service.put("/api/v1/states/" + state, STATE).statusCode()).isEqualTo(200);
 		}
-	}
-
-	@AfterAll
-	static void stop() {
-		service.close();
 	}
 
 	static String secret(String role) {
-		return role + "-scoped-secret-0123456789abcdef";
+		return SharedService.scopedSecret(role);
 	}
 
-	static Stream<Call> calls() {
-		RequestMappingHandlerMapping mapping = service.context()
+	Stream<Call> calls() {
+		RequestMappingHandlerMapping mapping = this.service.context()
 			.getBean("requestMappingHandlerMapping", RequestMappingHandlerMapping.class);
 		Set<Call> calls = new LinkedHashSet<>();
 		mapping.getHandlerMethods().forEach((RequestMappingInfo info, HandlerMethod handler) -> {
@@ -131,7 +108,7 @@ class AuthorizationCoverageTests {
 		return calls.stream();
 	}
 
-	static Stream<Call> callsSource() {
+	Stream<Call> callsSource() {
 		return calls();
 	}
 
@@ -146,8 +123,8 @@ class AuthorizationCoverageTests {
 		return "state".equals(name.isEmpty() ? parameter.getParameterName() : name);
 	}
 
-	private static HttpResponse<byte[]> call(Call call, String state, String role) {
-		HttpRequest.Builder request = HttpRequest.newBuilder(service.api(call.path(state)));
+	private HttpResponse<byte[]> call(Call call, String state, String role) {
+		HttpRequest.Builder request = HttpRequest.newBuilder(this.service.api(call.path(state)));
 		if (role != null) {
 			request.header("Authorization", "Bearer " + secret(role));
 		}
@@ -158,7 +135,7 @@ class AuthorizationCoverageTests {
 		else {
 			request.method(call.method(), HttpRequest.BodyPublishers.noBody());
 		}
-		return service.sendRaw(request);
+		return this.service.sendRaw(request);
 	}
 
 	@ParameterizedTest(name = "{0}")
@@ -191,12 +168,13 @@ class AuthorizationCoverageTests {
 
 	@Test
 	void aScopedAdminReadsOnlyItsOwnStatesInTheAuditTrail() {
-		HttpResponse<byte[]> all = service.sendRaw(HttpRequest.newBuilder(service.api("/api/v1/audit"))
+		HttpResponse<byte[]> all = service.sendRaw(HttpRequest.newBuilder(this.service.api("/api/v1/audit"))
 			.header("Authorization", "Bearer " + secret("admin")));
 		assertThat(all.statusCode()).isEqualTo(200);
 		assertThat(text(all)).contains("\"state\":\"team-a-x\"").doesNotContain("team-b-x");
 		// the unscoped admin sees both
-		assertThat(text(service.get("/api/v1/audit"))).contains("\"state\":\"team-a-x\"", "\"state\":\"team-b-x\"");
+		assertThat(text(this.service.get("/api/v1/audit"))).contains("\"state\":\"team-a-x\"",
+				"\"state\":\"team-b-x\"");
 	}
 
 }

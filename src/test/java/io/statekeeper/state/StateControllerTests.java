@@ -14,6 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.webmvc.test.autoconfigure.AutoConfigureMockMvc;
 import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
+import org.springframework.context.annotation.Import;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -38,6 +39,7 @@ import static org.mockito.Mockito.never;
 
 @WebMvcTest(StateController.class)
 @AutoConfigureMockMvc(addFilters = false)
+@Import(ControllerLimits.class)
 class StateControllerTests {
 
 	private static final String STATE = "{\"version\":\"1.0.0\", \"resources\":{}, \"metadata\":{}}";
@@ -49,21 +51,6 @@ class StateControllerTests {
 
 	@MockitoBean
 	StateService service;
-
-	@org.springframework.boot.test.context.TestConfiguration(proxyBeanMethods = false)
-	static class Memory {
-
-		@org.springframework.context.annotation.Bean
-		BodyMemory bodyMemory() {
-			return new BodyMemory(1024 * 1024, java.time.Duration.ofSeconds(1));
-		}
-
-		@org.springframework.context.annotation.Bean
-		BodyPace bodyPace() {
-			return new BodyPace(java.time.Duration.ofSeconds(20), 64 * 1024);
-		}
-
-	}
 
 	@BeforeEach
 	void limits() {

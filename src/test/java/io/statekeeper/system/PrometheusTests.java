@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.statekeeper.RunningService;
+import io.statekeeper.SharedService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -28,7 +29,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * reason) where Debian's {@code prometheus} package is not installed; {@code .ci/run}
  * installs it.
  */
-class PrometheusTests {
+class PrometheusTests extends SharedService {
 
 	private static final Path PROMETHEUS = Path.of("/usr/bin/prometheus");
 
@@ -57,8 +58,11 @@ class PrometheusTests {
 	@Test
 	void aRealPrometheusScrapesTheWriteMetrics() throws Exception {
 		assumeTrue(Files.isExecutable(PROMETHEUS), "prometheus is not installed (Debian package prometheus)");
-		try (RunningService service = RunningService.start(this.dir.resolve("data"))) {
-			assertThat(service.put("/api/v1/states/prod", "{\"version\":1,\"resources\":{},\"metadata\":{}}".getBytes())
+		RunningService service = this.service;
+		{
+			assertThat(service
+				.put("/api/v1/states/" + unique("scraped-"),
+						"{\"version\":1,\"resources\":{},\"metadata\":{}}".getBytes())
 				.statusCode()).isEqualTo(201);
 			int port = freePort();
 			Path config = this.dir.resolve("prometheus.yml");
