@@ -34,7 +34,7 @@ public record Precondition(List<EntityTag> ifMatch, List<EntityTag> ifNoneMatch)
 	 * @param current the current version
 	 * @return whether {@code If-None-Match} matches it
 	 */
-	public boolean notModified(VersionHeader current) {
+	boolean notModified(VersionHeader current) {
 		return this.ifNoneMatch != null && matches(this.ifNoneMatch, current, false);
 	}
 

@@ -64,7 +64,7 @@ public class StateService implements AutoCloseable {
 
 	private final WriteAudit audit;
 
-	private final int backupsKept;
+	private final int versionsKept;
 
 	/** Validates large bodies alongside their writes. */
 	private final java.util.concurrent.ExecutorService validation = DaemonThreads.pool("validation",
@@ -83,7 +83,7 @@ public class StateService implements AutoCloseable {
 			MeterRegistry registry, ApplicationEventPublisher events, WriteAudit audit) {
 		this.events = events;
 		this.audit = audit;
-		this.backupsKept = properties.backupsKept();
+		this.versionsKept = properties.backupsKept();
 		this.repository = repository;
 		this.validator = validator;
 		this.clock = clock;
@@ -164,7 +164,7 @@ public class StateService implements AutoCloseable {
 	 * @return the name
 	 * @throws StateProblemException (400) if it is not valid
 	 */
-	public static String checkName(String name) {
+	static String checkName(String name) {
 		if (!StateName.isValid(name)) {
 			throw new StateProblemException(StateProblem.INVALID_NAME, "A state name is " + StateName.DESCRIPTION);
 		}
@@ -437,7 +437,7 @@ public class StateService implements AutoCloseable {
 				precondition.check(current.live() ? current.version().header() : null);
 			}
 			VersionHeader previous = current.header();
-			if (previous != null && (previous.deleted() || this.backupsKept == 0)) {
+			if (previous != null && (previous.deleted() || this.versionsKept == 0)) {
 				// this write replaces a version that is not kept
 				this.audit.awaitDurableUpTo(name, previous.revision());
 			}

@@ -86,7 +86,7 @@ public class StateValidator {
 	 * @param body the exact bytes
 	 * @throws StateProblemException if it is not a valid state
 	 */
-	public void validate(byte[] body) {
+	void validate(byte[] body) {
 		if (body.length == 0) {
 			throw new StateProblemException(StateProblem.MALFORMED_JSON, "The body is empty");
 		}

@@ -23,7 +23,7 @@ public final class Sha256 {
 	 * A fresh digest, for hashing in pieces.
 	 * @return a digest no one else holds
 	 */
-	public static MessageDigest digest() {
+	static MessageDigest digest() {
 		try {
 			return (MessageDigest) PROTOTYPE.clone();
 		}

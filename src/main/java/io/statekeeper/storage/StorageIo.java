@@ -50,7 +50,7 @@ public class StorageIo {
 	 * @return the open channel
 	 * @throws IOException on any failure, {@link FileAlreadyExistsException} if it exists
 	 */
-	public FileChannel createNew(Path file) throws IOException {
+	FileChannel createNew(Path file) throws IOException {
 		FileChannel channel = FileChannel.open(file,
 				EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), FILE_MODE);
 		// the umask may have cleared bits we asked for, never added any; make the mode
@@ -147,7 +147,7 @@ public class StorageIo {
 	 * @return the open channel
 	 * @throws IOException on failure
 	 */
-	public FileChannel openRead(Path file) throws IOException {
+	FileChannel openRead(Path file) throws IOException {
 		return FileChannel.open(file, StandardOpenOption.READ);
 	}
 

@@ -21,18 +21,18 @@ final class StorageMeters {
 
 	private final AtomicLong quarantined = new AtomicLong();
 
-	private final Counter backupsAdded;
+	private final Counter versionsAdded;
 
-	private final Counter backupsPruned;
+	private final Counter versionsPruned;
 
 	private final Map<String, Counter> recoveries = new ConcurrentHashMap<>();
 
 	StorageMeters(MeterRegistry registry) {
 		this.registry = registry;
-		this.backupsAdded = Counter.builder("statekeeper.state.backups.added")
+		this.versionsAdded = Counter.builder("statekeeper.state.backups.added")
 			.description("Earlier versions kept in the history")
 			.register(registry);
-		this.backupsPruned = Counter.builder("statekeeper.state.backups.pruned")
+		this.versionsPruned = Counter.builder("statekeeper.state.backups.pruned")
 			.description("Earlier versions removed beyond backups-kept")
 			.register(registry);
 		Gauge.builder("statekeeper.state.backups", this.versionsKept, AtomicLong::get)
@@ -43,7 +43,7 @@ final class StorageMeters {
 	/** A version was kept in the history. */
 	void versionKept() {
 		this.versionsKept.incrementAndGet();
-		this.backupsAdded.increment();
+		this.versionsAdded.increment();
 	}
 
 	/** Start-up found this many valid kept versions of a state. */
@@ -54,7 +54,7 @@ final class StorageMeters {
 	/** A kept version was pruned. */
 	void versionPruned() {
 		this.versionsKept.decrementAndGet();
-		this.backupsPruned.increment();
+		this.versionsPruned.increment();
 	}
 
 	/** A kept version went to quarantine. */

@@ -17,7 +17,9 @@ import org.springframework.validation.annotation.Validated;
  * stops the service with a message naming the property.
  *
  * @param dataDir the data directory; created (mode 0700) if missing
- * @param backupsKept how many earlier versions of each state to keep, 0 to 1000
+ * @param backupsKept how many earlier versions of each state to keep, 0 to 1000. The code
+ * says <em>version</em> for each of them; {@code backups-kept} and the
+ * {@code statekeeper.state.backups*} meters keep the names the design contract gave them
  * @param maxStateSize the largest state body accepted; larger PUTs get 413
  * @param minFreeSpace free space always left on the store: a write needs twice its size
  * plus this margin, or it is refused with 507 before anything is written

@@ -44,7 +44,7 @@ public record VersionHeader(int format, String name, long revision, long size, S
 	 * @param audit who wrote it
 	 * @return the header
 	 */
-	public VersionHeader withAudit(Audit audit) {
+	VersionHeader withAudit(Audit audit) {
 		return new VersionHeader(this.format, this.name, this.revision, this.size, this.sha256, this.updatedAt,
 				this.deleted, this.key, this.plainSize, this.plainSha256, audit);
 	}

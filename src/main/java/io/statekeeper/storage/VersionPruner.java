@@ -33,7 +33,7 @@ final class VersionPruner implements AutoCloseable {
 
 	private final StoreLayout layout;
 
-	private final int backupsKept;
+	private final int versionsKept;
 
 	private final StorageMeters meters;
 
@@ -47,10 +47,10 @@ final class VersionPruner implements AutoCloseable {
 
 	private final ExecutorService pruner = Executors.newSingleThreadExecutor(DaemonThreads.named("prune-versions"));
 
-	VersionPruner(StorageIo io, StoreLayout layout, int backupsKept, StorageMeters meters) {
+	VersionPruner(StorageIo io, StoreLayout layout, int versionsKept, StorageMeters meters) {
 		this.io = io;
 		this.layout = layout;
-		this.backupsKept = backupsKept;
+		this.versionsKept = versionsKept;
 		this.meters = meters;
 	}
 
@@ -63,12 +63,12 @@ final class VersionPruner implements AutoCloseable {
 	 * {@code backups-kept}, and older ones the retention holds back.
 	 */
 	List<Long> kept(String name, List<Long> revisions) {
-		if (revisions.size() <= this.backupsKept) {
+		if (revisions.size() <= this.versionsKept) {
 			return revisions;
 		}
 		long retained = this.retention.firstRetained(name);
-		List<Long> kept = new ArrayList<>(revisions.subList(0, this.backupsKept));
-		for (Long revision : revisions.subList(this.backupsKept, revisions.size())) {
+		List<Long> kept = new ArrayList<>(revisions.subList(0, this.versionsKept));
+		for (Long revision : revisions.subList(this.versionsKept, revisions.size())) {
 			if (revision >= retained) {
 				kept.add(revision);
 			}
@@ -106,7 +106,7 @@ final class VersionPruner implements AutoCloseable {
 		try {
 			List<Long> revisions = StoreLayout.versionRevisions(this.io, versions);
 			List<Long> kept = kept(name, revisions);
-			if (kept.size() > this.backupsKept) {
+			if (kept.size() > this.versionsKept) {
 				this.heldBack.add(name);
 			}
 			for (Long revision : revisions) {

@@ -22,10 +22,10 @@ import org.springframework.validation.annotation.Validated;
  */
 @ConfigurationProperties("statekeeper.http")
 @Validated
-public record HttpProperties(@NotNull @DefaultValue("10s") Duration headerTimeout,
+record HttpProperties(@NotNull @DefaultValue("10s") Duration headerTimeout,
 		@NotNull @DefaultValue("20s") Duration bodyTimeout, @NotNull @DefaultValue("64KB") DataSize bodyMinRate) {
 
-	public HttpProperties {
+	HttpProperties {
 		if (headerTimeout != null && (headerTimeout.isNegative() || headerTimeout.isZero())) {
 			throw new IllegalArgumentException(
 					"statekeeper.http.header-timeout must be positive, was " + headerTimeout);
