@@ -5,7 +5,7 @@ import java.nio.charset.StandardCharsets;
 /**
  * States shaped like a real CLI's: a {@code resources} object of one entry per tracked
  * resource (type, remote id, applied hash, a few attributes), the way the benchmarks and
- * the memory checks need them. {@code bench/Bench.java} builds the same shape.
+ * the memory checks need them. the benchmark harness ({@code bench/run}) uses them too.
  */
 public final class SampleStates {
 
