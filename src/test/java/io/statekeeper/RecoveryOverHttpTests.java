@@ -110,7 +110,7 @@ class RecoveryOverHttpTests {
 			assertThat(service.get("/api/v1/states/prod").statusCode()).isEqualTo(503);
 
 			assertThat(text(service.get("/api/v1/states")))
-				.contains("{\"name\":\"prod\",\"revision\":2,\"size\":0,\"status\":\"held\"}")
+				.contains("{\"name\":\"prod\",\"revision\":2,\"size\":0,\"status\":\"held\",\"locked\":false}")
 				.contains("\"name\":\"other\"", "\"status\":\"ok\"");
 
 			assertThat(service.delete("/api/v1/states/prod").statusCode()).isEqualTo(204);

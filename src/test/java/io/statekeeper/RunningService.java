@@ -51,7 +51,7 @@ public final class RunningService implements AutoCloseable {
 	}
 
 	public static RunningService start(Path dataDir, String... properties) {
-		return start(dataDir, null, properties);
+		return start(dataDir, null, null, properties);
 	}
 
 	/**
@@ -62,6 +62,22 @@ public final class RunningService implements AutoCloseable {
 	 * @return the running service
 	 */
 	public static RunningService start(Path dataDir, io.statekeeper.storage.StorageIo io, String... properties) {
+		return start(dataDir, io, (java.time.Clock) null, properties);
+	}
+
+	/**
+	 * Starts the service on a clock the test moves by hand.
+	 * @param dataDir the data directory
+	 * @param clock the clock
+	 * @param properties extra {@code name=value} properties
+	 * @return the running service
+	 */
+	public static RunningService start(Path dataDir, java.time.Clock clock, String... properties) {
+		return start(dataDir, (io.statekeeper.storage.StorageIo) null, clock, properties);
+	}
+
+	private static RunningService start(Path dataDir, io.statekeeper.storage.StorageIo io, java.time.Clock clock,
+			String... properties) {
 		java.util.Objects.requireNonNull(dataDir, "dataDir");
 		boolean ownMargin = java.util.Arrays.stream(properties)
 			.anyMatch((property) -> property.startsWith("statekeeper.storage.min-free-space="));
@@ -80,6 +96,9 @@ public final class RunningService implements AutoCloseable {
 		SpringApplicationBuilder builder = new SpringApplicationBuilder(StatekeeperApplication.class);
 		if (io != null) {
 			builder.initializers((context) -> context.getBeanFactory().registerSingleton("storageIo", io));
+		}
+		if (clock != null) {
+			builder.initializers((context) -> context.getBeanFactory().registerSingleton("clock", clock));
 		}
 		return new RunningService(builder.run(args.toArray(String[]::new)), true);
 	}
@@ -137,6 +156,24 @@ public final class RunningService implements AutoCloseable {
 		HttpRequest.Builder request = HttpRequest.newBuilder(api(path))
 			.header("Content-Type", "application/json")
 			.PUT(HttpRequest.BodyPublishers.ofByteArray(body));
+		if (headers.length > 0) {
+			request.headers(headers);
+		}
+		return send(request);
+	}
+
+	/**
+	 * Any method, with the test token.
+	 * @param method the method ({@code LOCK} and {@code UNLOCK} included)
+	 * @param path the path
+	 * @param body the body, {@code null} for none
+	 * @param headers header names and values
+	 * @return the response
+	 */
+	public HttpResponse<byte[]> call(String method, String path, byte[] body, String... headers) {
+		HttpRequest.Builder request = HttpRequest.newBuilder(api(path))
+			.method(method, (body != null) ? HttpRequest.BodyPublishers.ofByteArray(body)
+					: HttpRequest.BodyPublishers.noBody());
 		if (headers.length > 0) {
 			request.headers(headers);
 		}

@@ -129,7 +129,8 @@ public class AuditTrail extends AbstractHealthIndicator
 
 	@EventListener
 	void written(StateWriteEvent event) {
-		boolean inHeader = "success".equals(event.outcome());
+		// a write's entry is also in its version's header; a lock event has no version
+		boolean inHeader = "success".equals(event.outcome()) && event.revision() > 0;
 		long sequence = record(this.clock.instant(), event.action(), event.state(), event.revision(), event.checksum(),
 				event.outcome(), event.reason(), currentToken(), currentRemote(), !inHeader);
 		if (inHeader && sequence > 0) {

@@ -31,7 +31,9 @@ import org.springframework.security.web.access.intercept.RequestAuthorizationCon
 import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
 import org.springframework.security.web.authentication.AuthenticationEntryPointFailureHandler;
 import org.springframework.security.web.authentication.AuthenticationFilter;
+import org.springframework.security.config.annotation.web.configuration.WebSecurityCustomizer;
 import org.springframework.security.web.firewall.RequestRejectedHandler;
+import org.springframework.security.web.firewall.StrictHttpFirewall;
 import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
 
@@ -41,9 +43,9 @@ import io.statekeeper.state.StateController;
 import io.statekeeper.system.Problems;
 
 /**
- * Who may do what on {@code /api/**}. Tokens arrive as {@code Authorization: Bearer} or
- * HTTP Basic ({@link TokenAuthenticationConverter}), are checked in constant time
- * ({@link TokenRegistry}), and then:
+ * Who may do what on {@code /api/**} and {@code /terraform/**}. Tokens arrive as
+ * {@code Authorization: Bearer} or HTTP Basic ({@link TokenAuthenticationConverter}), are
+ * checked in constant time ({@link TokenRegistry}), and then:
  *
  * <table>
  * <tr>
@@ -51,11 +53,13 @@ import io.statekeeper.system.Problems;
  * <th>needs</th>
  * </tr>
  * <tr>
- * <td>{@code GET}, {@code HEAD}, {@code OPTIONS} of anything under {@code /api}</td>
+ * <td>{@code GET}, {@code HEAD}, {@code OPTIONS} of anything under {@code /api} and
+ * {@code /terraform}</td>
  * <td>reader</td>
  * </tr>
  * <tr>
- * <td>every other method ({@code PUT}, {@code DELETE}, and whatever comes next)</td>
+ * <td>every other method ({@code PUT}, {@code POST}, {@code DELETE}, {@code LOCK},
+ * {@code UNLOCK}, and whatever comes next)</td>
  * <td>writer</td>
  * </tr>
  * <tr>
@@ -80,6 +84,16 @@ class SecurityConfiguration {
 
 	private static final RequestMatcher STATE_PATH = PathPatternRequestMatcher.withDefaults()
 		.matcher("/api/v1/states/{name}/**");
+
+	private static final RequestMatcher TERRAFORM_STATE_PATH = PathPatternRequestMatcher.withDefaults()
+		.matcher("/terraform/states/{name}/**");
+
+	/**
+	 * The methods the firewall lets through: the standard ones, and WebDAV's {@code LOCK}
+	 * and {@code UNLOCK}, which Terraform's http backend sends.
+	 */
+	static final java.util.List<String> METHODS = java.util.List.of("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH",
+			"DELETE", "LOCK", "UNLOCK");
 
 	private static final RequestMatcher AUDIT_PATH = PathPatternRequestMatcher.withDefaults().matcher("/api/v1/audit");
 
@@ -120,7 +134,7 @@ class SecurityConfiguration {
 			Problems.write(request, response, HttpStatus.FORBIDDEN, "forbidden", "Forbidden",
 					"This token may not do this (role or state scope)", Map.of());
 		};
-		http.securityMatcher("/api/**")
+		http.securityMatcher("/api/**", "/terraform/**")
 			.csrf((csrf) -> csrf.disable())
 			.httpBasic((basic) -> basic.disable())
 			.formLogin((form) -> form.disable())
@@ -135,11 +149,11 @@ class SecurityConfiguration {
 				.access(role(Role.ADMIN))
 				.requestMatchers("/api/v1/audit", "/api/v1/audit/**")
 				.access(role(Role.ADMIN))
-				.requestMatchers(HttpMethod.GET, "/api/**")
+				.requestMatchers(HttpMethod.GET, "/api/**", "/terraform/**")
 				.access(role(Role.READER))
-				.requestMatchers(HttpMethod.HEAD, "/api/**")
+				.requestMatchers(HttpMethod.HEAD, "/api/**", "/terraform/**")
 				.access(role(Role.READER))
-				.requestMatchers(HttpMethod.OPTIONS, "/api/**")
+				.requestMatchers(HttpMethod.OPTIONS, "/api/**", "/terraform/**")
 				.access(role(Role.READER))
 				// every other method changes something: writer at least, whatever the
 				// endpoint (so a new one is never open to readers by omission)
@@ -156,6 +170,16 @@ class SecurityConfiguration {
 			.sessionManagement((session) -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
 			.authorizeHttpRequests((requests) -> requests.anyRequest().permitAll());
 		return http.build();
+	}
+
+	/**
+	 * Spring Security's strict firewall, letting {@link #METHODS} through.
+	 */
+	@Bean
+	WebSecurityCustomizer firewall() {
+		StrictHttpFirewall firewall = new StrictHttpFirewall();
+		firewall.setAllowedHttpMethods(METHODS);
+		return (web) -> web.httpFirewall(firewall);
 	}
 
 	/**
@@ -195,9 +219,11 @@ class SecurityConfiguration {
 	 * The state a request is about, {@code null} for none.
 	 */
 	static String stateOf(HttpServletRequest request) {
-		RequestMatcher.MatchResult match = STATE_PATH.matcher(request);
-		if (match.isMatch()) {
-			return match.getVariables().get("name");
+		for (RequestMatcher path : new RequestMatcher[] { STATE_PATH, TERRAFORM_STATE_PATH }) {
+			RequestMatcher.MatchResult match = path.matcher(request);
+			if (match.isMatch()) {
+				return match.getVariables().get("name");
+			}
 		}
 		return AUDIT_PATH.matches(request) ? request.getParameter("state") : null;
 	}

@@ -23,12 +23,12 @@ final class PendingValidation {
 		this.verdict = verdict;
 	}
 
-	static PendingValidation start(StateValidator validator, byte[] body, Executor executor) {
+	static PendingValidation start(java.util.function.Consumer<byte[]> validator, byte[] body, Executor executor) {
 		if (body.length < ALONGSIDE_FROM) {
-			validator.validate(body);
+			validator.accept(body);
 			return NONE;
 		}
-		return new PendingValidation(CompletableFuture.runAsync(() -> validator.validate(body), executor));
+		return new PendingValidation(CompletableFuture.runAsync(() -> validator.accept(body), executor));
 	}
 
 	/**

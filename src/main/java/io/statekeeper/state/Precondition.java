@@ -10,13 +10,32 @@ import io.statekeeper.storage.VersionHeader;
  * per RFC 9110 and evaluated under the state's writer lock, so that check-and-write is
  * atomic. A state's entity tag is its revision in quotes: {@code "42"}.
  *
+ * <p>
+ * A write to a locked state also names the lock it holds ({@code Lock-Id} on the native
+ * API, {@code ?ID=} on Terraform's): without it a locked state answers 423, and with an
+ * id that is not the current holder's 409 ({@link StateLocks}).
+ *
  * @param ifMatch the {@code If-Match} tags, {@code null} if absent
  * @param ifNoneMatch the {@code If-None-Match} tags, {@code null} if absent
+ * @param lockId the lock id the writer holds, {@code null} if it names none
  */
-public record Precondition(List<EntityTag> ifMatch, List<EntityTag> ifNoneMatch) {
+public record Precondition(List<EntityTag> ifMatch, List<EntityTag> ifNoneMatch, String lockId) {
 
 	/** No conditions. */
-	public static final Precondition NONE = new Precondition(null, null);
+	public static final Precondition NONE = new Precondition(null, null, null);
+
+	public Precondition(List<EntityTag> ifMatch, List<EntityTag> ifNoneMatch) {
+		this(ifMatch, ifNoneMatch, null);
+	}
+
+	/**
+	 * The same conditions, naming a lock.
+	 * @param lockId the lock id, {@code null} or empty for none
+	 * @return the precondition
+	 */
+	public Precondition withLock(String lockId) {
+		return new Precondition(this.ifMatch, this.ifNoneMatch, (lockId == null || lockId.isEmpty()) ? null : lockId);
+	}
 
 	/**
 	 * Parses the headers.

@@ -1,7 +1,6 @@
 package io.statekeeper.state;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +36,6 @@ import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
-import io.statekeeper.storage.ChecksummedBody;
 import io.statekeeper.storage.StoredVersion;
 import io.statekeeper.storage.VersionHeader;
 
@@ -61,19 +59,16 @@ public class StateController {
 
 	private static final CacheControl NO_CACHE = CacheControl.noCache().cachePrivate();
 
-	/** A chunked body is read, and its reservation grown, this much at a time. */
-	private static final int CHUNKED_READ = 64 * 1024;
+	/** The header that names the lock a writer holds ({@link LockController}). */
+	static final String LOCK_ID = "Lock-Id";
 
 	private final StateService service;
 
-	private final BodyMemory bodyMemory;
+	private final StateBodies bodies;
 
-	private final BodyPace bodyPace;
-
-	StateController(StateService service, BodyMemory bodyMemory, BodyPace bodyPace) {
+	StateController(StateService service, StateBodies bodies) {
 		this.service = service;
-		this.bodyMemory = bodyMemory;
-		this.bodyPace = bodyPace;
+		this.bodies = bodies;
 	}
 
 	@GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
@@ -135,6 +130,8 @@ public class StateController {
 	@ApiResponse(responseCode = "201", description = "Created")
 	@ApiResponse(responseCode = "400", description = "Invalid name, malformed JSON or conditional header")
 	@ApiResponse(responseCode = "412", description = "If-Match or If-None-Match does not hold")
+	@ApiResponse(responseCode = "409", description = "Lock-Id is not the state's lock (lock-not-held)")
+	@ApiResponse(responseCode = "423", description = "The state is locked and no Lock-Id was given")
 	@ApiResponse(responseCode = "413", description = "Larger than statekeeper.storage.max-state-size")
 	@ApiResponse(responseCode = "415", description = "Not application/json")
 	@ApiResponse(responseCode = "422", description = "JSON, but not a state")
@@ -144,16 +141,12 @@ public class StateController {
 	ResponseEntity<StateSummary> put(@PathVariable String name,
 			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
 			@RequestHeader(name = HttpHeaders.IF_NONE_MATCH, required = false) String ifNoneMatch,
+			@RequestHeader(name = LOCK_ID, required = false) String lockId,
 			@Parameter(hidden = true) HttpServletRequest request) throws IOException {
 		StateService.checkName(name);
 		requireUtf8(request);
-		Precondition precondition = Precondition.parse(ifMatch, ifNoneMatch);
-		java.security.Principal principal = request.getUserPrincipal();
-		try (BodyMemory.Reservation memory = this.bodyMemory
-			.open((principal != null) ? principal.getName() : request.getRemoteAddr())) {
-			return written(this.service.put(name, readBody(request, this.bodyPace.watch(request.getInputStream()),
-					this.service.maxStateSize(), memory), precondition));
-		}
+		Precondition precondition = Precondition.parse(ifMatch, ifNoneMatch).withLock(lockId);
+		return written(this.bodies.read(request, (body) -> this.service.put(name, body, precondition)));
 	}
 
 	@DeleteMapping("/{name}")
@@ -162,11 +155,14 @@ public class StateController {
 	@ApiResponse(responseCode = "403", description = "The state is damaged and the token is not an admin's")
 	@ApiResponse(responseCode = "404", description = "No such state")
 	@ApiResponse(responseCode = "412", description = "If-Match does not hold")
+	@ApiResponse(responseCode = "409", description = "Lock-Id is not the state's lock (lock-not-held)")
+	@ApiResponse(responseCode = "423", description = "The state is locked and no Lock-Id was given")
 	ResponseEntity<Void> delete(@PathVariable String name,
 			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
+			@RequestHeader(name = LOCK_ID, required = false) String lockId,
 			@Parameter(hidden = true) HttpServletRequest request) {
 		StateService.checkName(name);
-		this.service.delete(name, Precondition.parse(ifMatch, null), request.isUserInRole(ADMIN_ROLE));
+		this.service.delete(name, Precondition.parse(ifMatch, null).withLock(lockId), request.isUserInRole(ADMIN_ROLE));
 		return ResponseEntity.noContent().build();
 	}
 
@@ -194,11 +190,15 @@ public class StateController {
 	@ApiResponse(responseCode = "200", description = "Restored")
 	@ApiResponse(responseCode = "404", description = "No such state or revision")
 	@ApiResponse(responseCode = "412", description = "If-Match does not hold")
+	@ApiResponse(responseCode = "409", description = "Lock-Id is not the state's lock (lock-not-held)")
+	@ApiResponse(responseCode = "423", description = "The state is locked and no Lock-Id was given")
 	ResponseEntity<StateSummary> restore(@PathVariable String name, @PathVariable String revision,
-			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch) {
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
+			@RequestHeader(name = LOCK_ID, required = false) String lockId) {
 		StateService.checkName(name);
 		long parsed = parseRevision(revision);
-		StateService.WriteResult result = this.service.restore(name, parsed, Precondition.parse(ifMatch, null));
+		StateService.WriteResult result = this.service.restore(name, parsed,
+				Precondition.parse(ifMatch, null).withLock(lockId));
 		return ResponseEntity.ok().eTag(etag(result.summary())).body(result.summary());
 	}
 
@@ -242,46 +242,6 @@ public class StateController {
 		if (charset != null && !charset.equals(StandardCharsets.UTF_8)) {
 			throw new StateProblemException(StateProblem.UNSUPPORTED_CHARSET, "JSON must be UTF-8, not " + charset);
 		}
-	}
-
-	/**
-	 * Reads the body, refusing it (413) as soon as it is known to exceed the limit: from
-	 * {@code Content-Length} before reading, or while streaming a chunked body. With a
-	 * declared length it goes straight into an array of that size (a large state is held
-	 * once, not in chunks and again as their concatenation) and is checksummed as it
-	 * arrives. Its size is reserved in {@code memory} before it is read, a chunked body's
-	 * as it grows.
-	 */
-	private static ChecksummedBody readBody(HttpServletRequest request, InputStream in, long max,
-			BodyMemory.Reservation memory) throws IOException {
-		long declared = request.getContentLengthLong();
-		if (declared > max) {
-			throw tooLarge(declared, max);
-		}
-		if (declared >= 0) {
-			memory.cover(declared);
-			return ChecksummedBody.read(in, (int) declared);
-		}
-		// without a length: the reservation counts the bytes received, while the growing
-		// buffer and its final copy hold up to twice that for a moment (CLIs send a
-		// Content-Length; reserving double would refuse a chunked body of max-state-size
-		// whenever max-body-memory is set to its minimum)
-		java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
-		byte[] chunk = new byte[CHUNKED_READ];
-		for (int read = in.read(chunk); read >= 0; read = in.read(chunk)) {
-			if (body.size() + (long) read > max) {
-				throw tooLarge(body.size() + (long) read, max);
-			}
-			memory.cover(body.size() + (long) read);
-			body.write(chunk, 0, read);
-		}
-		return ChecksummedBody.of(body.toByteArray());
-	}
-
-	private static StateProblemException tooLarge(long size, long max) {
-		return new StateProblemException(StateProblem.TOO_LARGE,
-				"The body is " + ((size > max) ? "over " + max : size) + " bytes; the maximum is " + max,
-				java.util.Map.of("maxSize", max));
 	}
 
 }

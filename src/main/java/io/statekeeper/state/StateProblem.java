@@ -37,6 +37,20 @@ public enum StateProblem {
 
 	PRECONDITION_FAILED("precondition-failed", HttpStatus.PRECONDITION_FAILED, "Precondition failed"),
 
+	INVALID_LOCK("invalid-lock", HttpStatus.BAD_REQUEST, "Invalid lock information"),
+
+	CONTENT_MD5_MISMATCH("content-md5-mismatch", HttpStatus.BAD_REQUEST, "Content-MD5 does not match the body"),
+
+	LOCKED("state-locked", HttpStatus.LOCKED, "State is locked by another client"),
+
+	LOCK_NOT_HELD("lock-not-held", HttpStatus.CONFLICT, "This lock is not the state's lock"),
+
+	LINEAGE_MISMATCH("lineage-mismatch", HttpStatus.CONFLICT, "Another lineage than the stored state's"),
+
+	SERIAL_REGRESSED("serial-regressed", HttpStatus.CONFLICT, "A lower serial than the stored state's"),
+
+	SERIAL_REUSED("serial-reused", HttpStatus.CONFLICT, "The stored serial with different contents"),
+
 	BUSY("state-busy", HttpStatus.SERVICE_UNAVAILABLE, "Another write to this state is in progress"),
 
 	OVERLOADED("too-many-large-writes", HttpStatus.SERVICE_UNAVAILABLE, "Too many large writes at once"),

@@ -12,6 +12,7 @@ import java.util.function.BiConsumer;
 
 import io.statekeeper.storage.LoadedState;
 import io.statekeeper.storage.LoadedState.Condition;
+import io.statekeeper.storage.StoredLock;
 import io.statekeeper.storage.StoredVersion;
 import io.statekeeper.storage.VersionHeader;
 
@@ -36,6 +37,11 @@ final class StateRegistry {
 	/** A state as start-up recovery found it. */
 	void load(LoadedState loaded) {
 		this.states.put(loaded.name(), new StateEntry(loaded));
+	}
+
+	/** A state's entry, created (unlocked) if the name was never used. */
+	StateEntry entry(String name) {
+		return this.states.computeIfAbsent(name, StateEntry::new);
 	}
 
 	/** A state's entry, {@code null} if the name was never used. */
@@ -79,11 +85,12 @@ final class StateRegistry {
 		for (Map.Entry<String, StateEntry> named : this.states.entrySet()) {
 			StateEntry entry = named.getValue();
 			Current current = entry.current;
+			boolean locked = entry.heldLock != null;
 			if (current.condition != Condition.OK) {
-				list.add(StateSummary.damaged(named.getKey(), entry.lastRevision, current.status()));
+				list.add(StateSummary.damaged(named.getKey(), entry.lastRevision, current.status()).withLocked(locked));
 			}
 			else if (current.live()) {
-				list.add(StateSummary.of(current.version.header()));
+				list.add(StateSummary.of(current.version.header()).withLocked(locked));
 			}
 		}
 		list.sort(Comparator.comparing(StateSummary::name));
@@ -165,6 +172,12 @@ final class StateRegistry {
 		final ReentrantLock lock = new ReentrantLock();
 
 		volatile Current current;
+
+		/**
+		 * The client lock on this state ({@link StateLocks}), {@code null} when unlocked;
+		 * written under {@link #lock}, read without it.
+		 */
+		volatile StoredLock heldLock;
 
 		/**
 		 * Written under {@link #lock} (after construction); volatile for the list, which

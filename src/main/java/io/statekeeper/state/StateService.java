@@ -66,6 +66,8 @@ public class StateService implements AutoCloseable {
 
 	private final int versionsKept;
 
+	private final StateLocks locks;
+
 	/** Validates large bodies alongside their writes. */
 	private final java.util.concurrent.ExecutorService validation = DaemonThreads.pool("validation",
 			Math.max(2, Runtime.getRuntime().availableProcessors()));
@@ -78,9 +80,15 @@ public class StateService implements AutoCloseable {
 		this(repository, validator, properties, clock, registry, events, WriteAudit.NONE);
 	}
 
-	@org.springframework.beans.factory.annotation.Autowired
 	public StateService(StateRepository repository, StateValidator validator, StorageProperties properties, Clock clock,
 			MeterRegistry registry, ApplicationEventPublisher events, WriteAudit audit) {
+		this(repository, validator, properties, LockProperties.DEFAULT, clock, registry, events, audit);
+	}
+
+	@org.springframework.beans.factory.annotation.Autowired
+	public StateService(StateRepository repository, StateValidator validator, StorageProperties properties,
+			LockProperties lockProperties, Clock clock, MeterRegistry registry, ApplicationEventPublisher events,
+			WriteAudit audit) {
 		this.events = events;
 		this.audit = audit;
 		this.versionsKept = properties.backupsKept();
@@ -100,6 +108,8 @@ public class StateService implements AutoCloseable {
 						"damaged"));
 			}
 		}
+		this.locks = new StateLocks(this.registry, repository, clock, lockProperties.lease(), registry, events);
+		this.locks.load(repository.loadLocks());
 		Gauge.builder("statekeeper.states", this.registry, StateRegistry::countLive)
 			.description("States currently stored")
 			.register(registry);
@@ -296,31 +306,61 @@ public class StateService implements AutoCloseable {
 	public WriteResult put(String name, ChecksummedBody checksummed, Precondition precondition) {
 		byte[] body = checksummed.bytes();
 		return write("put", name, precondition, (current) -> current.refuseIfDamaged(name),
+				(entry, current, auditFields, validated) -> store(name, checksummed, entry, current, auditFields,
+						validated),
+				() -> PendingValidation.start(this.validator::validate, checkSize(body), this.validation));
+	}
+
+	/**
+	 * Stores a Terraform state as the Terraform endpoint does: the body must be a
+	 * Terraform state whatever it claims, and the serial/lineage guard
+	 * ({@link TerraformGuard}) runs under the state's lock.
+	 * @param name the state's name
+	 * @param checksummed the exact bytes with their SHA-256
+	 * @param precondition the request's conditions (its lock id)
+	 * @return the result; for a retried POST of the stored bytes, the stored revision
+	 */
+	public WriteResult putTerraform(String name, ChecksummedBody checksummed, Precondition precondition) {
+		byte[] body = checksummed.bytes();
+		TerraformState[] incoming = new TerraformState[1];
+		return write("put", name, precondition, (current) -> current.refuseIfDamaged(name),
 				(entry, current, auditFields, validated) -> {
-					boolean created = !current.live();
-					long revision = entry.nextRevision();
-					VersionHeader header;
-					try {
-						header = this.repository.write(name, current.header(), revision, checksummed,
-								this.clock.instant(), auditFields, validated::await);
-					}
-					catch (StateProblemException invalid) {
-						// refused by the validation that ran alongside, before anything
-						// was
-						// published: no client and no file ever saw this revision
-						entry.giveBack(revision);
-						throw invalid;
-					}
-					entry.commit(new StoredVersion(header, body));
-					this.writeMeters.size(body.length);
-					return new WriteResult(StateSummary.of(header), created);
+					WriteResult unchanged = TerraformGuard.check(name, incoming[0], body, current);
+					return (unchanged != null) ? unchanged
+							: store(name, checksummed, entry, current, auditFields, validated);
 				}, () -> {
-					if (body.length > this.maxStateSize) {
-						throw new StateProblemException(StateProblem.TOO_LARGE,
-								"The state is " + body.length + " bytes; the maximum is " + this.maxStateSize);
-					}
-					return PendingValidation.start(this.validator, body, this.validation);
+					incoming[0] = this.validator.validateTerraform(checkSize(body));
+					return PendingValidation.NONE;
 				});
+	}
+
+	private byte[] checkSize(byte[] body) {
+		if (body.length > this.maxStateSize) {
+			throw new StateProblemException(StateProblem.TOO_LARGE,
+					"The state is " + body.length + " bytes; the maximum is " + this.maxStateSize);
+		}
+		return body;
+	}
+
+	private WriteResult store(String name, ChecksummedBody checksummed, StateEntry entry, Current current,
+			VersionHeader.Audit auditFields, PendingValidation validated) {
+		byte[] body = checksummed.bytes();
+		boolean created = !current.live();
+		long revision = entry.nextRevision();
+		VersionHeader header;
+		try {
+			header = this.repository.write(name, current.header(), revision, checksummed, this.clock.instant(),
+					auditFields, validated::await);
+		}
+		catch (StateProblemException invalid) {
+			// refused by the validation that ran alongside, before anything was
+			// published: no client and no file ever saw this revision
+			entry.giveBack(revision);
+			throw invalid;
+		}
+		entry.commit(new StoredVersion(header, body));
+		this.writeMeters.size(body.length);
+		return new WriteResult(StateSummary.of(header), created);
 	}
 
 	/**
@@ -433,6 +473,7 @@ public class StateService implements AutoCloseable {
 		try {
 			Current current = entry.current;
 			admission.accept(current);
+			this.locks.admitWrite(entry, name, precondition.lockId());
 			if (precondition.ifMatch() != null || precondition.ifNoneMatch() != null) {
 				precondition.check(current.live() ? current.version().header() : null);
 			}
@@ -442,10 +483,15 @@ public class StateService implements AutoCloseable {
 				this.audit.awaitDurableUpTo(name, previous.revision());
 			}
 			WriteResult result = action.apply(entry, current, this.audit.headerFields(operation), validated);
-			// under the lock: the audit trail sees one state's writes in revision
-			// order
-			this.events.publishEvent(new StateWriteEvent(operation, name, result.summary().revision(),
-					result.summary().checksum(), "success", "none"));
+			if (precondition.lockId() != null) {
+				this.locks.renewAfterWrite(entry, name);
+			}
+			if (result.stored()) {
+				// under the lock: the audit trail sees one state's writes in revision
+				// order
+				this.events.publishEvent(new StateWriteEvent(operation, name, result.summary().revision(),
+						result.summary().checksum(), "success", "none"));
+			}
 			return result;
 		}
 		finally {
@@ -460,10 +506,16 @@ public class StateService implements AutoCloseable {
 	/**
 	 * The outcome of a write.
 	 *
-	 * @param summary the new revision
+	 * @param summary the new revision (or, when nothing was stored, the current one)
 	 * @param created whether the state did not exist before
+	 * @param stored whether a new revision was stored ({@code false} for a retried
+	 * Terraform POST of the stored bytes)
 	 */
-	public record WriteResult(StateSummary summary, boolean created) {
+	public record WriteResult(StateSummary summary, boolean created, boolean stored) {
+
+		public WriteResult(StateSummary summary, boolean created) {
+			this(summary, created, true);
+		}
 
 	}
 
@@ -473,6 +525,11 @@ public class StateService implements AutoCloseable {
 		WriteResult apply(StateEntry entry, Current current, VersionHeader.Audit auditFields,
 				PendingValidation validated);
 
+	}
+
+	/** The client locks, for {@link LockService}. */
+	StateLocks locks() {
+		return this.locks;
 	}
 
 	/** Stops the validation threads with the context (a write in flight finishes). */

@@ -32,7 +32,8 @@ import io.statekeeper.storage.StorageProperties;
  * that builds no tree: well-formed UTF-8 JSON with nothing after it (else 400), within
  * the parser's limits (nesting depth, number and name lengths, a key given twice in any
  * object at any depth: else 400), and a state (else 422): an object with {@code version}
- * (string or number), {@code resources} (object or array) and {@code metadata} (object).
+ * (string or number), {@code resources} (object or array) and {@code metadata} (object);
+ * or a Terraform state ({@link TerraformState}).
  * <p>
  * The {@link StrictJsonScanner} vouches for strictly valid bodies at two to three times
  * Jackson's speed (every state a real client writes); whatever it cannot vouch for is
@@ -82,11 +83,44 @@ public class StateValidator {
 	}
 
 	/**
-	 * Validates a state body.
+	 * Validates a body as a Terraform state, whatever it claims to be (the Terraform
+	 * endpoint's rule).
+	 * @param body the exact bytes
+	 * @return its Terraform fields
+	 * @throws StateProblemException if it is not a valid Terraform state
+	 */
+	TerraformState validateTerraform(byte[] body) {
+		wellFormed(body);
+		return TerraformState.read(body);
+	}
+
+	/**
+	 * Validates a state body: a native state, or a Terraform state when its top level
+	 * claims to be one ({@link TerraformState#claimedBy}).
 	 * @param body the exact bytes
 	 * @throws StateProblemException if it is not a valid state
 	 */
 	void validate(byte[] body) {
+		Map<String, JsonToken> topLevel = wellFormed(body);
+		if (TerraformState.claimedBy(topLevel)) {
+			TerraformState.read(body);
+			return;
+		}
+		List<Map<String, String>> errors = new ArrayList<>();
+		check(topLevel, "version", "a string or a number", errors, JsonToken.VALUE_STRING, JsonToken.VALUE_NUMBER_INT,
+				JsonToken.VALUE_NUMBER_FLOAT);
+		check(topLevel, "resources", "an object or an array", errors, JsonToken.START_OBJECT, JsonToken.START_ARRAY);
+		check(topLevel, "metadata", "an object", errors, JsonToken.START_OBJECT);
+		if (!errors.isEmpty()) {
+			throw notAState(errors);
+		}
+	}
+
+	/**
+	 * Well-formed UTF-8 JSON, an object, within the parser's limits.
+	 * @return the top-level keys with the first token of each value
+	 */
+	private Map<String, JsonToken> wellFormed(byte[] body) {
 		if (body.length == 0) {
 			throw new StateProblemException(StateProblem.MALFORMED_JSON, "The body is empty");
 		}
@@ -100,14 +134,7 @@ public class StateValidator {
 			requireUtf8(body);
 			topLevel = parse(body);
 		}
-		List<Map<String, String>> errors = new ArrayList<>();
-		check(topLevel, "version", "a string or a number", errors, JsonToken.VALUE_STRING, JsonToken.VALUE_NUMBER_INT,
-				JsonToken.VALUE_NUMBER_FLOAT);
-		check(topLevel, "resources", "an object or an array", errors, JsonToken.START_OBJECT, JsonToken.START_ARRAY);
-		check(topLevel, "metadata", "an object", errors, JsonToken.START_OBJECT);
-		if (!errors.isEmpty()) {
-			throw notAState(errors);
-		}
+		return topLevel;
 	}
 
 	/**
@@ -205,8 +232,12 @@ public class StateValidator {
 		errors.add(Map.of("field", field, "problem", "must be " + expected));
 	}
 
-	private static StateProblemException notAState(List<Map<String, String>> errors) {
-		StringBuilder detail = new StringBuilder("Not a state:");
+	static StateProblemException notAState(List<Map<String, String>> errors) {
+		return notAState(errors, "Not a state:");
+	}
+
+	static StateProblemException notAState(List<Map<String, String>> errors, String title) {
+		StringBuilder detail = new StringBuilder(title);
 		for (Map<String, String> error : errors) {
 			detail.append(' ').append(error.get("field")).append(' ').append(error.get("problem")).append(';');
 		}

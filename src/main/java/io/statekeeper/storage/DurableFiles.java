@@ -25,6 +25,15 @@ public final class DurableFiles {
 	 * the directory's fsync failed after the rename)
 	 */
 	public static void replace(StorageIo io, Path file, byte[] content) throws IOException {
+		renameInto(io, file, content);
+		io.fsyncDirectory(file.getParent());
+	}
+
+	/**
+	 * {@link #replace} up to the rename: the directory is not fsynced yet (the caller
+	 * does, and decides what a failed fsync means).
+	 */
+	static void renameInto(StorageIo io, Path file, byte[] content) throws IOException {
 		Path temp = file
 			.resolveSibling(StoreLayout.TEMP_PREFIX + file.getFileName() + "-" + StoreLayout.randomSuffix());
 		FileChannel channel = io.createNew(temp);
@@ -42,7 +51,6 @@ public final class DurableFiles {
 			StorageFailures.discard(io, temp);
 			throw ex;
 		}
-		io.fsyncDirectory(file.getParent());
 	}
 
 }

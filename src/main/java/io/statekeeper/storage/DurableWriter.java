@@ -165,15 +165,73 @@ final class DurableWriter implements AutoCloseable {
 			}
 		}
 		catch (IOException | RuntimeException ex) {
-			String reason = "fsync of " + dir + " failed after publishing revision " + header.revision() + " of '"
-					+ name + "' (" + ex.getMessage() + "); its durability is unknown, restart to re-verify the store";
-			this.readOnlyReason = reason;
-			logger.error("Storage is now read-only: {}", reason);
-			throw new StorageException(Reason.DURABILITY_UNKNOWN, reason, ex);
+			throw degrade("fsync of " + dir + " failed after publishing revision " + header.revision() + " of '" + name
+					+ "' (" + ex.getMessage() + ")", ex);
 		}
 		// 9. durable: versions beyond backups-kept can go, off the writer's path
 		this.afterCommit.accept(name);
 		return header;
+	}
+
+	/**
+	 * From now on the store refuses writes: a directory fsync failed after a rename or an
+	 * unlink, so whether that change is durable is unknown until a restart re-verifies
+	 * the store.
+	 * @return the failure to throw
+	 */
+	private StorageException degrade(String what, Throwable ex) {
+		String reason = what + "; its durability is unknown, restart to re-verify the store";
+		this.readOnlyReason = reason;
+		logger.error("Storage is now read-only: {}", reason);
+		return new StorageException(Reason.DURABILITY_UNKNOWN, reason, ex);
+	}
+
+	/**
+	 * Replaces a small file that is not a state (a lock) with the same recipe: temp file,
+	 * fsync, atomic rename, directory fsync.
+	 * @param file the file
+	 * @param content its new bytes
+	 * @param what what this is, for messages
+	 * @throws StorageException if the change was not made durable
+	 */
+	void replaceFile(Path file, byte[] content, String what) {
+		refuseIfReadOnly();
+		try {
+			DurableFiles.renameInto(this.io, file, content);
+		}
+		catch (IOException | RuntimeException ex) {
+			throw StorageFailures.failure(what, ex);
+		}
+		syncDirectory(file.getParent(), what);
+	}
+
+	/**
+	 * Removes a small file that is not a state (a lock): unlink, directory fsync.
+	 * @param file the file; nothing happens if it does not exist
+	 * @param what what this is, for messages
+	 * @throws StorageException if the removal was not made durable
+	 */
+	void removeFile(Path file, String what) {
+		refuseIfReadOnly();
+		boolean removed;
+		try {
+			removed = this.io.delete(file);
+		}
+		catch (IOException | RuntimeException ex) {
+			throw StorageFailures.failure(what, ex);
+		}
+		if (removed) {
+			syncDirectory(file.getParent(), what);
+		}
+	}
+
+	private void syncDirectory(Path dir, String what) {
+		try {
+			this.io.fsyncDirectory(dir);
+		}
+		catch (IOException | RuntimeException ex) {
+			throw degrade("fsync of " + dir + " failed (" + what + ": " + ex.getMessage() + ")", ex);
+		}
 	}
 
 	private static void awaitFsync(Future<Void> fsync) throws IOException {

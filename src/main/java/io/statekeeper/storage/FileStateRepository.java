@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -63,6 +64,8 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	private final StartupRecovery recovery;
 
+	private final LockFiles locks;
+
 	/**
 	 * A repository that stores bodies as they are (no encryption).
 	 */
@@ -83,6 +86,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		this.quarantine = new Quarantine(io, this.layout, clock, this.meters);
 		this.recovery = new StartupRecovery(this, io, this.layout, this.meters, this.quarantine,
 				properties.onCorruption(), clock);
+		this.locks = new LockFiles(io, this.layout, this.writer, this.quarantine, clock);
 		prepareDataDirectory();
 		this.lock = DataDirectoryLock.acquire(this.layout.dataDir());
 		try {
@@ -107,6 +111,21 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			.description("Configured free-space margin (min-free-space)")
 			.baseUnit("bytes")
 			.register(registry);
+	}
+
+	@Override
+	public Map<String, StoredLock> loadLocks() {
+		return this.locks.loadAll();
+	}
+
+	@Override
+	public void writeLock(StoredLock lock) {
+		this.locks.write(lock);
+	}
+
+	@Override
+	public void deleteLock(String name) {
+		this.locks.delete(name);
 	}
 
 	@Override

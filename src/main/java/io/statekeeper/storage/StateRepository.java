@@ -2,6 +2,7 @@ package io.statekeeper.storage;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Where states are kept. The contract every implementation keeps:
@@ -103,6 +104,29 @@ public interface StateRepository {
 	 * damaged
 	 */
 	StoredVersion readVersion(String name, long revision);
+
+	/**
+	 * Every state's lock, verified. Called once at start-up, after {@link #loadAll()}. A
+	 * lock whose record is damaged is reported as {@link StoredLock#damaged}: never as no
+	 * lock, since a write must not slip past a lock that was there.
+	 * @return the locks, by state name (a state need not exist to be locked)
+	 */
+	Map<String, StoredLock> loadLocks();
+
+	/**
+	 * Makes {@code lock} its state's lock (taking, renewing or taking over), durably: the
+	 * same promise as a write.
+	 * @param lock the lock
+	 * @throws StorageException if it was not made durable
+	 */
+	void writeLock(StoredLock lock);
+
+	/**
+	 * Removes a state's lock, durably; nothing if there is none.
+	 * @param name the state
+	 * @throws StorageException if the removal was not made durable
+	 */
+	void deleteLock(String name);
 
 	/**
 	 * Which kept versions pruning must leave for now, beyond backups-kept (the audit

@@ -10,6 +10,7 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.HttpMediaTypeNotAcceptableException;
 import org.springframework.web.HttpMediaTypeNotSupportedException;
@@ -17,13 +18,16 @@ import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.MissingRequestHeaderException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.ServletWebRequest;
 import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
 import org.springframework.web.util.DisconnectedClientHelper;
 
 import io.statekeeper.state.StateProblem;
+import io.statekeeper.state.LockProblemException;
 import io.statekeeper.state.StateProblemException;
+import io.statekeeper.storage.StoredLock;
 import io.statekeeper.storage.StorageException;
 
 /**
@@ -60,6 +64,23 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 	/** Logs a client that went away at DEBUG (its stack at TRACE) under this category. */
 	private static final DisconnectedClientHelper DISCONNECTED = new DisconnectedClientHelper(
 			"io.statekeeper.disconnected-client");
+
+	/**
+	 * A refusal because of a lock: on Terraform's endpoint, the holder's LockInfo as it
+	 * was sent (Terraform prints the holder's ID from it); elsewhere, or with nothing
+	 * locked, a problem with the holder in {@code lock}.
+	 */
+	@ExceptionHandler
+	ResponseEntity<Object> handleLockProblem(LockProblemException ex, WebRequest request) {
+		StoredLock holder = ex.getHolder();
+		if (holder != null && request instanceof ServletWebRequest servlet
+				&& servlet.getRequest().getRequestURI().startsWith("/terraform/")) {
+			return ResponseEntity.status(ex.getProblem().status())
+				.contentType(MediaType.APPLICATION_JSON)
+				.body(holder.info());
+		}
+		return handleStateProblem(ex, request);
+	}
 
 	@ExceptionHandler
 	ResponseEntity<Object> handleStateProblem(StateProblemException ex, WebRequest request) {

@@ -15,16 +15,19 @@ import io.statekeeper.state.BodyPace;
 import io.statekeeper.storage.EncryptionProperties;
 import io.statekeeper.storage.StateCipher;
 import io.statekeeper.storage.StorageIo;
+import io.statekeeper.state.LockProperties;
 import io.statekeeper.storage.StorageProperties;
 
 /**
  * Cross-cutting beans: the clock, the storage seam and typed configuration.
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties({ StorageProperties.class, EncryptionProperties.class, HttpProperties.class })
+@EnableConfigurationProperties({ StorageProperties.class, EncryptionProperties.class, HttpProperties.class,
+		LockProperties.class })
 class SystemConfiguration {
 
 	@Bean
+	@ConditionalOnMissingBean
 	Clock clock() {
 		return Clock.systemUTC();
 	}

@@ -27,10 +27,10 @@ import static io.statekeeper.RunningService.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Every endpoint Spring MVC maps under {@code /api}, with every method it answers
- * ({@code HEAD} and {@code OPTIONS} included), against every role and a scope: read from
- * the handler mappings themselves, so an endpoint added later is covered without this
- * test naming it.
+ * Every endpoint Spring MVC maps under {@code /api} and {@code /terraform}, with every
+ * method it answers ({@code HEAD} and {@code OPTIONS} included), against every role and a
+ * scope: read from the handler mappings themselves, so an endpoint added later is covered
+ * without this test naming it.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AuthorizationCoverageTests extends SharedService {
@@ -89,13 +89,16 @@ class AuthorizationCoverageTests extends SharedService {
 			boolean stateParameter = Stream.of(handler.getMethodParameters())
 				.anyMatch(AuthorizationCoverageTests::isState);
 			for (String pattern : info.getPatternValues()) {
-				if (!pattern.startsWith("/api/")) {
+				if (!pattern.startsWith("/api/") && !pattern.startsWith("/terraform/")) {
 					continue;
 				}
-				Set<RequestMethod> methods = info.getMethodsCondition().getMethods();
-				for (RequestMethod method : methods.isEmpty() ? Set.of(RequestMethod.values()) : methods) {
-					calls.add(new Call(method.name(), pattern, stateParameter && method == RequestMethod.GET));
-					if (method == RequestMethod.GET) {
+				Set<RequestMethod> mapped = info.getMethodsCondition().getMethods();
+				// a mapping without methods takes every method the firewall lets through
+				List<String> methods = mapped.isEmpty() ? SecurityConfiguration.METHODS
+						: mapped.stream().map(RequestMethod::name).toList();
+				for (String method : methods) {
+					calls.add(new Call(method, pattern, stateParameter && method.equals("GET")));
+					if (method.equals("GET")) {
 						calls.add(new Call("HEAD", pattern, false));
 					}
 				}
@@ -104,7 +107,8 @@ class AuthorizationCoverageTests extends SharedService {
 		});
 		assertThat(calls).extracting(Call::toString)
 			.contains("HEAD /api/v1/states/{name}/versions/1", "GET /api/v1/audit?state={name}",
-					"PUT /api/v1/states/{name}");
+					"PUT /api/v1/states/{name}", "LOCK /terraform/states/{name}",
+					"UNLOCK /terraform/states/{name}/lock", "POST /api/v1/states/{name}/lock");
 		return calls.stream();
 	}
 
@@ -128,7 +132,7 @@ class AuthorizationCoverageTests extends SharedService {
 		if (role != null) {
 			request.header("Authorization", "Bearer " + secret(role));
 		}
-		if (Set.of("PUT", "POST", "PATCH").contains(call.method())) {
+		if (Set.of("PUT", "POST", "PATCH", "LOCK", "UNLOCK").contains(call.method())) {
 			request.header("Content-Type", "application/json")
 				.method(call.method(), HttpRequest.BodyPublishers.ofByteArray(STATE));
 		}

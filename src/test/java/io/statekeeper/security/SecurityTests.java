@@ -28,7 +28,7 @@ public class SecurityTests extends SharedService {
 
 	public static final String READER = "reader-secret-0123456789abcdef0123";
 
-	static final String WRITER = "writer-secret-0123456789abcdef0123";
+	public static final String WRITER = "writer-secret-0123456789abcdef0123";
 
 	static final String SCOPED = "scoped-secret-0123456789abcdef0123";
 

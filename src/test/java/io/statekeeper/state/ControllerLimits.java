@@ -6,7 +6,7 @@ import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 
 /**
- * The body limits {@link StateController} needs, for a web slice test that has no
+ * The body reading {@link StateController} needs, for a web slice test that has no
  * {@code system} configuration: 1 MiB of body memory, the default pace.
  */
 @TestConfiguration(proxyBeanMethods = false)
@@ -20,6 +20,11 @@ public class ControllerLimits {
 	@Bean
 	BodyPace bodyPace() {
 		return new BodyPace(Duration.ofSeconds(20), 64 * 1024);
+	}
+
+	@Bean
+	StateBodies stateBodies(StateService service, BodyMemory bodyMemory, BodyPace bodyPace) {
+		return new StateBodies(service, bodyMemory, bodyPace);
 	}
 
 }
