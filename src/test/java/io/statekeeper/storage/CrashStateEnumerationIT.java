@@ -32,9 +32,10 @@ import io.statekeeper.storage.CrashModel.Version;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * ALICE-style crash-state enumeration, in process. A sequence of writes, restores, prunes
- * and deletes is recorded at the file-system seam; a POSIX-like persistence model then
- * generates every state the disk could be in after a crash at each point of the trace:
+ * ALICE-style crash-state enumeration, in process. A sequence of writes, restores,
+ * prunes, deletes, locks and unlocks is recorded at the file-system seam; a POSIX-like
+ * persistence model then generates every state the disk could be in after a crash at each
+ * point of the trace:
  * <ul>
  * <li>file data that was not fsynced may be lost, kept, or (appends) partly kept;</li>
  * <li>directory entries (create, link, rename, unlink, mkdir) not yet made durable by an
@@ -43,9 +44,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <li>an fsync is a barrier: what it covered survives.</li>
  * </ul>
  * Each crash state is written to a fresh directory, start-up recovery runs on it, and the
- * invariant is checked: every state is its last acknowledged version or the one in
- * flight, verified, with no temp file left. Enumerated states first, then random ones; a
- * failure prints the seed and crash point to replay.
+ * invariant is checked: every state and every lock is its last acknowledged version or
+ * the one in flight, verified, with no temp file left. Enumerated states first, then
+ * random ones; a failure prints the seed and crash point to replay.
  */
 @Tag("reliability")
 class CrashStateEnumerationIT {
@@ -64,14 +65,30 @@ class CrashStateEnumerationIT {
 				new SimpleMeterRegistry());
 		try {
 			repository.loadAll();
+			repository.loadLocks();
 			io.recording = true;
 			Map<String, VersionHeader> current = new HashMap<>();
 			Map<String, Long> revisions = new HashMap<>();
-			String[][] steps = { { "put", "a", "a1" }, { "put", "a", "a2" }, { "put", "b", "b1" }, { "put", "a", "a3" },
-					{ "restore", "a", "2" }, { "delete", "b", "" }, { "put", "b", "b2" }, { "put", "a", "a5" },
-					{ "put", "b", "b3" }, { "delete", "a", "" }, { "put", "a", "a7" }, { "restore", "b", "3" } };
+			String[][] steps = { { "put", "a", "a1" }, { "lock", "a", "id-1" }, { "put", "a", "a2" },
+					{ "put", "b", "b1" }, { "put", "a", "a3" }, { "unlock", "a", "" }, { "restore", "a", "2" },
+					{ "lock", "b", "id-2" }, { "delete", "b", "" }, { "put", "b", "b2" }, { "lock", "b", "id-3" },
+					{ "put", "a", "a5" }, { "put", "b", "b3" }, { "delete", "a", "" }, { "unlock", "b", "" },
+					{ "put", "a", "a7" }, { "restore", "b", "3" } };
 			for (String[] step : steps) {
 				String name = step[1];
+				if (step[0].equals("lock")) {
+					byte[] info = lockInfo(step[2]);
+					io.begin(LOCK + name, info, false);
+					repository.writeLock(new StoredLock(name, step[2], info, Instant.now(), Instant.now()));
+					io.acknowledge(LOCK + name, info, false);
+					continue;
+				}
+				if (step[0].equals("unlock")) {
+					io.begin(LOCK + name, null, true);
+					repository.deleteLock(name);
+					io.acknowledge(LOCK + name, null, true);
+					continue;
+				}
 				long revision = revisions.merge(name, 1L, Long::sum);
 				switch (step[0]) {
 					case "put" -> {
@@ -101,6 +118,13 @@ class CrashStateEnumerationIT {
 		finally {
 			repository.close();
 		}
+	}
+
+	/** The name a lock goes by in the trace's acknowledged and in-flight maps. */
+	private static final String LOCK = "lock:";
+
+	private static byte[] lockInfo(String id) {
+		return ("{\"ID\":\"" + id + "\",\"Who\":\"crash\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
 	}
 
 	private static Map<String, Integer> initialNamespace(Path dataDir) throws IOException {
@@ -161,6 +185,21 @@ class CrashStateEnumerationIT {
 					.as("%s: state %s must be the last acknowledged version or the one in flight", replay, name)
 					.isTrue();
 			}
+			// a lock is the last acknowledged one or the one in flight too, never damaged
+			Map<String, StoredLock> locks = repository.loadLocks();
+			for (String name : List.of("a", "b")) {
+				Version last = acknowledged.getOrDefault(LOCK + name, Version.ABSENT);
+				Version flight = inFlight.get(LOCK + name);
+				StoredLock lock = locks.get(name);
+				Version actual = (lock != null) ? new Version(lock.info(), false) : Version.ABSENT;
+				if (lock != null) {
+					assertThat(lock.id()).as("%s: the lock of %s is not damaged", replay, name)
+						.isNotEqualTo(StoredLock.DAMAGED_ID);
+				}
+				assertThat(same(actual, last) || (flight != null && same(actual, flight)))
+					.as("%s: the lock of %s must be the last acknowledged one or the one in flight", replay, name)
+					.isTrue();
+			}
 			assertThat(StorageTestSupport.tempFiles(dir)).as(replay).isEmpty();
 		}
 		finally {
@@ -180,7 +219,11 @@ class CrashStateEnumerationIT {
 	void everyCrashStateRecoversToTheLastAcknowledgedVersionOrTheOneInFlight() throws IOException {
 		Path dataDir = Files.createDirectory(this.root.resolve("recorded"));
 		StorageProperties properties = StorageTestSupport.properties(dataDir, 1, StorageProperties.OnCorruption.HOLD);
-		new FileStateRepository(properties, new StorageIo(), Clock.systemUTC(), new SimpleMeterRegistry()).close();
+		try (FileStateRepository first = new FileStateRepository(properties, new StorageIo(), Clock.systemUTC(),
+				new SimpleMeterRegistry())) {
+			first.loadAll();
+			first.loadLocks();
+		}
 		Map<String, Integer> initial = initialNamespace(dataDir);
 		List<Event> events = record(dataDir);
 		assertThat(events).hasSizeGreaterThan(50);

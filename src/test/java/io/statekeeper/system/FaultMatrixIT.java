@@ -25,6 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import org.springframework.http.HttpStatus;
 
+import io.statekeeper.state.LockService;
 import io.statekeeper.state.Precondition;
 import io.statekeeper.state.StateService;
 import io.statekeeper.state.StateValidator;
@@ -34,6 +35,7 @@ import io.statekeeper.storage.FileStateRepository;
 import io.statekeeper.storage.LoadedState;
 import io.statekeeper.storage.StorageException;
 import io.statekeeper.storage.StorageProperties;
+import io.statekeeper.storage.StoredLock;
 import io.statekeeper.storage.StorageTestSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,7 +47,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * durable), the metric outcome, whether the store stays writable or turns read-only
  * exactly as the design says (only a failed directory fsync does that), and after a
  * restart the invariant: each state is the last acknowledged version or the one in
- * flight, verified, 0600, no temp file.
+ * flight, verified, 0600, no temp file. Locks get the same matrix: taking and releasing
+ * one fails exactly when a step it needs fails, leaves the lock as it was, and after a
+ * restart the lock is the one before or the one in flight, never damaged.
  */
 @Tag("reliability")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -227,6 +231,120 @@ class FaultMatrixIT {
 			}
 			// and the store takes writes again
 			assertThat(restarted.status().readOnlyReason()).isNull();
+		}
+		finally {
+			restarted.close();
+		}
+		cases.incrementAndGet();
+	}
+
+	/** The steps of taking a lock (a durable replace) and of releasing it (unlink). */
+	static final Map<String, List<Op>> LOCK_STEPS = Map.of("lock",
+			List.of(Op.CREATE, Op.WRITE, Op.FORCE, Op.CLOSE, Op.MOVE, Op.FSYNC_DIR), "unlock",
+			List.of(Op.DELETE, Op.FSYNC_DIR));
+
+	static Stream<Arguments> lockMatrix() {
+		List<Arguments> all = new ArrayList<>();
+		for (String operation : List.of("lock", "unlock")) {
+			for (Op op : LOCK_STEPS.get(operation)) {
+				for (Fault fault : Fault.values()) {
+					if (fault == Fault.SHORT_WRITE && op != Op.WRITE) {
+						continue;
+					}
+					for (boolean always : List.of(false, true)) {
+						all.add(Arguments.of(operation, op, fault, always));
+					}
+				}
+			}
+		}
+		return all.stream();
+	}
+
+	@ParameterizedTest(name = "{0}: {1} fails with {2} (always={3})")
+	@MethodSource("lockMatrix")
+	void aFaultInALockStepLosesNoLockAndAnswersAsDesigned(String operation, Op op, Fault fault, boolean always)
+			throws IOException {
+		Path dataDir = Files.createTempDirectory(root, "lockcase");
+		StorageProperties properties = StorageTestSupport.properties(dataDir, 2, StorageProperties.OnCorruption.HOLD);
+		FaultyStorageIo io = new FaultyStorageIo();
+		FileStateRepository repository = new FileStateRepository(properties, io, Clock.systemUTC(),
+				new SimpleMeterRegistry());
+		StateService service = new StateService(repository, new StateValidator(properties), properties,
+				Clock.systemUTC(), new SimpleMeterRegistry(), (event) -> {
+				});
+		LockService locks = new LockService(service);
+		byte[] info = "{\"ID\":\"id-1\",\"Who\":\"matrix\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+		boolean lockedBefore = operation.equals("unlock");
+		StorageException failure = null;
+		try {
+			service.put("s", StorageTestSupport.state("r1"), Precondition.NONE);
+			if (lockedBefore) {
+				locks.lock("s", info);
+			}
+			if (fault == Fault.SHORT_WRITE) {
+				io.shortWrites(3);
+			}
+			else {
+				io.fail(op, (op == Op.FSYNC_DIR) ? "locks" : "locks/", fault.exception, always ? Integer.MAX_VALUE : 1);
+			}
+			try {
+				if (lockedBefore) {
+					locks.release("s", "id-1");
+				}
+				else {
+					locks.lock("s", info);
+				}
+			}
+			catch (StorageException ex) {
+				failure = ex;
+			}
+			io.clearFaults();
+			assertThat(failure == null).as("a lock step fails exactly when a step it needs fails")
+				.isEqualTo(fault == Fault.SHORT_WRITE);
+			if (failure != null) {
+				assertThat(ProblemHandler.statusFor(failure.getReason())).isIn(HttpStatus.INSUFFICIENT_STORAGE,
+						HttpStatus.SERVICE_UNAVAILABLE);
+				// what the service answers from memory is what it had before
+				assertThat(locks.current("s") != null).isEqualTo(lockedBefore);
+				if (op == Op.FSYNC_DIR) {
+					assertThat(failure.getReason()).isEqualTo(StorageException.Reason.DURABILITY_UNKNOWN);
+					assertThat(repository.status().readOnlyReason()).isNotNull();
+				}
+				else {
+					assertThat(failure.getReason()).isEqualTo(fault.reason);
+					assertThat(repository.status().readOnlyReason()).isNull();
+					assertThat(StorageTestSupport.tempFiles(dataDir)).isEmpty();
+				}
+			}
+			else {
+				assertThat(locks.current("s") != null).isEqualTo(!lockedBefore);
+			}
+		}
+		finally {
+			repository.close();
+		}
+		FileStateRepository restarted = new FileStateRepository(properties, new FaultyStorageIo(), Clock.systemUTC(),
+				new SimpleMeterRegistry());
+		try {
+			restarted.loadAll();
+			Map<String, StoredLock> loaded = restarted.loadLocks();
+			if (failure == null || op != Op.FSYNC_DIR) {
+				// acknowledged, or refused before the change was made: exactly that
+				boolean locked = (failure == null) != lockedBefore;
+				assertThat(loaded.containsKey("s")).isEqualTo(locked);
+			}
+			// the one before or the one in flight: never damaged, never torn
+			loaded.values().forEach((lock) -> {
+				assertThat(lock.id()).isEqualTo("id-1");
+				assertThat(lock.info()).isEqualTo(info);
+			});
+			assertThat(StorageTestSupport.tempFiles(dataDir)).isEmpty();
+			try (Stream<Path> files = Files.walk(dataDir)) {
+				for (Path file : files.filter(Files::isRegularFile).toList()) {
+					assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).as(file.toString())
+						.isEqualTo("rw-------");
+				}
+			}
 		}
 		finally {
 			restarted.close();
