@@ -92,6 +92,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 		try {
 			this.io.createDirectory(this.layout.statesDir());
 			this.io.createDirectory(this.layout.quarantineDir());
+			this.io.createDirectory(this.layout.locksDir());
 			this.writer.probe();
 		}
 		catch (IOException | RuntimeException ex) {

@@ -54,7 +54,7 @@ final class LockFiles {
 
 	LockFiles(StorageIo io, StoreLayout layout, DurableWriter writer, Quarantine quarantine, Clock clock) {
 		this.io = io;
-		this.dir = layout.dataDir().resolve(LOCKS);
+		this.dir = layout.locksDir();
 		this.writer = writer;
 		this.quarantine = quarantine;
 		this.clock = clock;
@@ -100,14 +100,25 @@ final class LockFiles {
 				locks.put(name, lock);
 			}
 		}
+		catch (NewerFormatException ex) {
+			throw new IllegalStateException(
+					"Start-up stopped at the locks: " + ex.getMessage() + ". Nothing was quarantined", ex);
+		}
 		catch (IOException ex) {
-			throw StorageFailures.failure("read the locks in " + this.dir, ex);
+			// the disk failed, not the file: start-up stops and nothing is moved
+			throw new IllegalStateException("Start-up could not read the locks in " + this.dir + " (" + ex
+					+ "); nothing was quarantined. Check the disk (dmesg), then start again", ex);
 		}
 		return locks;
 	}
 
 	private StoredLock read(String name, Path file) throws IOException {
 		byte[] bytes = readAll(file);
+		int format = format(bytes);
+		if (format > FORMAT) {
+			// a newer release wrote it: not damage, and never quarantined (a rollback)
+			throw new NewerFormatException(file, format, FORMAT);
+		}
 		try {
 			return decode(name, bytes);
 		}
@@ -135,6 +146,16 @@ final class LockFiles {
 		}
 		finally {
 			StorageFailures.closeQuietly(this.io, channel);
+		}
+	}
+
+	/** The file's {@code format}, 0 if it cannot be read (then it is damaged). */
+	private static int format(byte[] bytes) {
+		try {
+			return MAPPER.readTree(bytes).path("format").asInt(0);
+		}
+		catch (JacksonException ex) {
+			return 0;
 		}
 	}
 

@@ -13,9 +13,12 @@ class NewerFormatException extends IOException {
 	private static final long serialVersionUID = 1L;
 
 	NewerFormatException(Path file, int format) {
-		super(file + " is in format " + format + ", written by a newer release; this release reads format "
-				+ VersionFormat.FORMAT + " and older. Run that release (or a newer one) again: files are never "
-				+ "converted back");
+		this(file, format, VersionFormat.FORMAT);
+	}
+
+	NewerFormatException(Path file, int format, int known) {
+		super(file + " is in format " + format + ", written by a newer release; this release reads format " + known
+				+ " and older. Run that release (or a newer one) again: files are never " + "converted back");
 	}
 
 }

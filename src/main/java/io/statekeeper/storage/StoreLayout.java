@@ -66,6 +66,11 @@ final class StoreLayout {
 		return this.quarantineDir;
 	}
 
+	/** Where the locks are ({@link LockFiles}). */
+	Path locksDir() {
+		return this.dataDir.resolve(LockFiles.LOCKS);
+	}
+
 	/** A state's directory; the name is checked against {@link StateName} first. */
 	Path stateDir(String name) {
 		return this.statesDir.resolve(StateName.require(name));
