@@ -75,6 +75,9 @@ class ServiceWiringTests extends SharedService {
 				.contains("statekeeper_state_backups ")
 				.contains("statekeeper_state_size_bytes_count ")
 				.contains("statekeeper_bodies_memory_reserved_bytes 0.0")
+				.contains("statekeeper_locks_held ", "statekeeper_locks_expired ",
+						"statekeeper_locks_total{outcome=\"acquired\"}",
+						"statekeeper_locks_held_duration_seconds_count")
 				.doesNotContain(name);
 
 			assertThat(service.managementGet("/actuator/info")).contains("\"build\"")
