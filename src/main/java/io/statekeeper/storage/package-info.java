@@ -11,6 +11,7 @@
  *   states/&lt;name&gt;/versions/&lt;rev&gt;.json   earlier versions, the newest backups-kept of them
  *   states/&lt;name&gt;/.tmp-&lt;rev&gt;-&lt;random&gt;  an in-flight write; removed at start-up
  *   states/&lt;name&gt;/damaged-&lt;rev&gt;        empty: start-up found current.json damaged (held or unrecoverable)
+ *   locks/&lt;name&gt;.json                   a state's lock ({@link io.statekeeper.storage.LockFiles}), same recipe
  *   quarantine/&lt;name&gt;/&lt;time&gt;-…          damaged files moved aside, never deleted
  * </pre>
  *
