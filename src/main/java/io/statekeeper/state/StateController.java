@@ -197,8 +197,7 @@ public class StateController {
 			@RequestHeader(name = LOCK_ID, required = false) String lockId) {
 		StateService.checkName(name);
 		long parsed = parseRevision(revision);
-		StateService.WriteResult result = this.service.restore(name, parsed,
-				Precondition.parse(ifMatch, null).withLock(lockId));
+		WriteResult result = this.service.restore(name, parsed, Precondition.parse(ifMatch, null).withLock(lockId));
 		return ResponseEntity.ok().eTag(etag(result.summary())).body(result.summary());
 	}
 
@@ -211,7 +210,7 @@ public class StateController {
 			.body(version.body());
 	}
 
-	private static ResponseEntity<StateSummary> written(StateService.WriteResult result) {
+	private static ResponseEntity<StateSummary> written(WriteResult result) {
 		StateSummary summary = result.summary();
 		if (result.created()) {
 			return ResponseEntity.created(URI.create("/api/v1/states/" + summary.name()))

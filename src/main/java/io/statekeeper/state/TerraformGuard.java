@@ -7,7 +7,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.statekeeper.state.StateRegistry.Current;
-import io.statekeeper.state.StateService.WriteResult;
 
 /**
  * The server-side serial/lineage guard of the Terraform endpoint, checked under the

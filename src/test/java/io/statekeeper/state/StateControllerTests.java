@@ -66,8 +66,8 @@ class StateControllerTests {
 		return new StoredVersion(header(revision, body.length), body);
 	}
 
-	private static StateService.WriteResult written(long revision, boolean created) {
-		return new StateService.WriteResult(StateSummary.of(header(revision, STATE.length())), created);
+	private static WriteResult written(long revision, boolean created) {
+		return new WriteResult(StateSummary.of(header(revision, STATE.length())), created);
 	}
 
 	private static void assertProblem(MvcTestResult result, HttpStatus status, String slug) {

@@ -120,20 +120,20 @@ class StateServiceTests {
 	 * Starts a service over {@code io}, commits revision 1 of 'a', and leaves revision 2
 	 * held in its fsync on another thread.
 	 */
-	private CompletableFuture<StateService.WriteResult> writeOfAHeldInItsFsync(CountDownLatch release,
-			Duration lockTimeout) throws InterruptedException {
+	private CompletableFuture<WriteResult> writeOfAHeldInItsFsync(CountDownLatch release, Duration lockTimeout)
+			throws InterruptedException {
 		FaultyStorageIo io = new FaultyStorageIo();
 		start(io, lockTimeout);
 		this.service.put("a", Counters.state(1), Precondition.NONE);
 		CountDownLatch entered = new CountDownLatch(1);
 		io.holdNext(FaultyStorageIo.Op.FORCE, entered, release);
-		CompletableFuture<StateService.WriteResult> blocked = putInBlockedThread("a", Counters.state(2));
+		CompletableFuture<WriteResult> blocked = putInBlockedThread("a", Counters.state(2));
 		assertThat(entered.await(1, TimeUnit.MINUTES)).isTrue();
 		return blocked;
 	}
 
-	private CompletableFuture<StateService.WriteResult> putInBlockedThread(String name, byte[] body) {
-		CompletableFuture<StateService.WriteResult> result = new CompletableFuture<>();
+	private CompletableFuture<WriteResult> putInBlockedThread(String name, byte[] body) {
+		CompletableFuture<WriteResult> result = new CompletableFuture<>();
 		Thread thread = new Thread(() -> {
 			try {
 				result.complete(this.service.put(name, body, Precondition.NONE));
@@ -149,10 +149,10 @@ class StateServiceTests {
 	@Test
 	void writersOfDifferentStatesRunInParallelAndReadersNeverWait() throws Exception {
 		CountDownLatch release = new CountDownLatch(1);
-		CompletableFuture<StateService.WriteResult> blocked = writeOfAHeldInItsFsync(release, Duration.ofSeconds(10));
+		CompletableFuture<WriteResult> blocked = writeOfAHeldInItsFsync(release, Duration.ofSeconds(10));
 
 		// while the writer of 'a' is stuck in its fsync, 'b' commits and 'a' is readable
-		StateService.WriteResult other = this.service.put("b", Counters.state(7), Precondition.NONE);
+		WriteResult other = this.service.put("b", Counters.state(7), Precondition.NONE);
 		assertThat(other.summary().revision()).isEqualTo(1);
 		assertThat(Counters.of(this.service.get("a").body())).isEqualTo(1);
 		assertThat(blocked).isNotDone();
@@ -165,7 +165,7 @@ class StateServiceTests {
 	@Test
 	void aWriterThatCannotGetTheLockInTimeIsRefusedAsBusy() throws Exception {
 		CountDownLatch release = new CountDownLatch(1);
-		CompletableFuture<StateService.WriteResult> blocked = writeOfAHeldInItsFsync(release, Duration.ofMillis(50));
+		CompletableFuture<WriteResult> blocked = writeOfAHeldInItsFsync(release, Duration.ofMillis(50));
 
 		assertThatExceptionOfType(StateProblemException.class)
 			.isThrownBy(() -> this.service.put("a", Counters.state(3), Precondition.NONE))
@@ -182,7 +182,7 @@ class StateServiceTests {
 		this.service.delete("s", ifMatch(1));
 		assertThatExceptionOfType(StateProblemException.class).isThrownBy(() -> this.service.get("s"))
 			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.NOT_FOUND));
-		StateService.WriteResult recreated = this.service.put("s", Counters.state(2), Precondition.parse(null, "*"));
+		WriteResult recreated = this.service.put("s", Counters.state(2), Precondition.parse(null, "*"));
 		assertThat(recreated.created()).isTrue();
 		assertThat(recreated.summary().revision()).isEqualTo(3);
 		// a stale ETag from before the delete can never match
@@ -190,7 +190,7 @@ class StateServiceTests {
 			.isThrownBy(() -> this.service.put("s", Counters.state(9), ifMatch(1)))
 			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.PRECONDITION_FAILED));
 
-		StateService.WriteResult restored = this.service.restore("s", 1, Precondition.NONE);
+		WriteResult restored = this.service.restore("s", 1, Precondition.NONE);
 		assertThat(restored.summary().revision()).isEqualTo(4);
 		assertThat(Counters.of(this.service.get("s").body())).isEqualTo(1);
 
