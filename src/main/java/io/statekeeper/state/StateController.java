@@ -28,6 +28,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PatchMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.PutMapping;
@@ -147,6 +148,38 @@ public class StateController {
 		requireUtf8(request);
 		Precondition precondition = Precondition.parse(ifMatch, ifNoneMatch).withLock(lockId);
 		return written(this.bodies.read(request, (body) -> this.service.put(name, body, precondition)));
+	}
+
+	@PatchMapping(path = "/{name}", consumes = { StatePatch.JSON_PATCH, StatePatch.MERGE_PATCH },
+			produces = MediaType.APPLICATION_JSON_VALUE)
+	@Operation(summary = "Change part of a state: JSON Patch (RFC 6902) or JSON Merge Patch (RFC 7396)",
+			description = "Applied to the current revision under the state's writer lock, all operations or none; "
+					+ "If-Match is optional. The result must be a valid state and is stored as a new revision, "
+					+ "serialized anew.")
+	@RequestBody(required = true,
+			content = { @Content(mediaType = StatePatch.JSON_PATCH, schema = @Schema(type = "array")),
+					@Content(mediaType = StatePatch.MERGE_PATCH, schema = @Schema(type = "object")) })
+	@ApiResponse(responseCode = "200", description = "Patched; the new revision")
+	@ApiResponse(responseCode = "400", description = "Malformed JSON, or not a patch document")
+	@ApiResponse(responseCode = "404", description = "No such state")
+	@ApiResponse(responseCode = "409",
+			description = "An operation cannot be applied (a failed test, a missing path), or lock-not-held")
+	@ApiResponse(responseCode = "412", description = "If-Match does not hold")
+	@ApiResponse(responseCode = "415", description = "Neither JSON Patch nor JSON Merge Patch")
+	@ApiResponse(responseCode = "422", description = "The patched document is not a state")
+	@ApiResponse(responseCode = "423", description = "The state is locked and no Lock-Id was given")
+	ResponseEntity<StateSummary> patch(@PathVariable String name,
+			@RequestHeader(name = HttpHeaders.IF_MATCH, required = false) String ifMatch,
+			@RequestHeader(name = LOCK_ID, required = false) String lockId,
+			@Parameter(hidden = true) HttpServletRequest request) throws IOException {
+		StateService.checkName(name);
+		requireUtf8(request);
+		Precondition precondition = Precondition.parse(ifMatch, null).withLock(lockId);
+		MediaType type = MediaType.parseMediaType(request.getContentType());
+		String mediaType = type.getType() + "/" + type.getSubtype();
+		WriteResult result = this.bodies.read(request,
+				(body) -> this.service.patch(name, mediaType, body, precondition));
+		return ResponseEntity.ok().eTag(etag(result.summary())).body(result.summary());
 	}
 
 	@DeleteMapping("/{name}")

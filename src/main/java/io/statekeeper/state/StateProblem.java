@@ -39,6 +39,10 @@ public enum StateProblem {
 
 	INVALID_LOCK("invalid-lock", HttpStatus.BAD_REQUEST, "Invalid lock information"),
 
+	INVALID_PATCH("invalid-patch", HttpStatus.BAD_REQUEST, "Not a patch document"),
+
+	PATCH_CONFLICT("patch-conflict", HttpStatus.CONFLICT, "The patch does not apply to the current revision"),
+
 	CONTENT_MD5_MISMATCH("content-md5-mismatch", HttpStatus.BAD_REQUEST, "Content-MD5 does not match the body"),
 
 	LOCKED("state-locked", HttpStatus.LOCKED, "State is locked by another client"),

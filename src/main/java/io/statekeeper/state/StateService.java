@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.micrometer.core.instrument.Gauge;
+import tools.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -337,6 +338,37 @@ public class StateService implements AutoCloseable {
 							: store(name, checksummed, entry, current, auditFields, validated);
 				}, () -> {
 					incoming[0] = this.validator.validateTerraform(checkSize(body));
+					return PendingValidation.NONE;
+				});
+	}
+
+	/**
+	 * Applies a patch to the current revision under the state's writer lock, so that
+	 * concurrent patches of different parts never need a retry and never lose each
+	 * other's change. The result is validated like a PUT and stored as a new revision.
+	 * @param name the state's name
+	 * @param mediaType {@code application/json-patch+json} or
+	 * {@code application/merge-patch+json}
+	 * @param patchBody the patch document
+	 * @param precondition the request's conditions
+	 * @return the result
+	 * @throws StateProblemException 400 for a malformed patch, 404 for no state, 409 when
+	 * an operation cannot be applied (a failed {@code test}, a missing path), 422 when
+	 * the result is not a state
+	 */
+	public WriteResult patch(String name, String mediaType, ChecksummedBody patchBody, Precondition precondition) {
+		StatePatch[] patch = new StatePatch[1];
+		return write("patch", name, precondition, (current) -> current.refuseIfDamaged(name),
+				(entry, current, auditFields, validated) -> {
+					if (!current.live()) {
+						throw notFound(name);
+					}
+					JsonNode document = StatePatch.parseJson(current.version().body(), "The stored state");
+					byte[] patched = checkSize(StatePatch.MAPPER.writeValueAsBytes(patch[0].apply(document)));
+					this.validator.validate(patched);
+					return store(name, ChecksummedBody.of(patched), entry, current, auditFields, validated);
+				}, () -> {
+					patch[0] = StatePatch.parse(mediaType, patchBody.bytes());
 					return PendingValidation.NONE;
 				});
 	}
