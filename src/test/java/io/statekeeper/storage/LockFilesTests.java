@@ -43,6 +43,16 @@ class LockFilesTests {
 		return new StoredLock(name, id, info, AT, AT.plus(2, ChronoUnit.HOURS));
 	}
 
+	/**
+	 * Writes the lock of {@code prod} by {@code id-1} and returns its file as written.
+	 */
+	private String writeOneLock() throws java.io.IOException {
+		try (FileStateRepository repository = open()) {
+			repository.writeLock(lock("prod", "id-1"));
+		}
+		return Files.readString(lockFile("prod"));
+	}
+
 	private Path lockFile(String name) {
 		return this.dataDir.resolve("locks").resolve(name + ".json");
 	}
@@ -68,10 +78,7 @@ class LockFilesTests {
 
 	@Test
 	void aDamagedLockIsQuarantinedAndLeavesALockNobodyHolds() throws Exception {
-		try (FileStateRepository repository = open()) {
-			repository.writeLock(lock("prod", "id-1"));
-		}
-		String file = Files.readString(lockFile("prod"));
+		String file = writeOneLock();
 		Files.writeString(lockFile("prod"), file.replace("ci@runner", "ci@intruder"));
 		try (FileStateRepository repository = open()) {
 			StoredLock damaged = repository.loadLocks().get("prod");
@@ -99,10 +106,7 @@ class LockFilesTests {
 
 	@Test
 	void unknownFieldsAreIgnoredAndANewerFormatStopsStartUpWithoutQuarantine() throws Exception {
-		try (FileStateRepository repository = open()) {
-			repository.writeLock(lock("prod", "id-1"));
-		}
-		String file = Files.readString(lockFile("prod"));
+		String file = writeOneLock();
 		Files.writeString(lockFile("prod"), file.replace("{\"format\":1,", "{\"format\":1,\"addedLater\":true,"));
 		try (FileStateRepository repository = open()) {
 			assertThat(repository.loadLocks().get("prod")).isEqualTo(lock("prod", "id-1"));

@@ -111,14 +111,13 @@ class FaultMatrixIT {
 	@MethodSource("matrix")
 	void aFaultAtAnyStepLosesNothingAndAnswersAsDesigned(String operation, Op op, Fault fault, boolean always)
 			throws IOException {
-		Path dataDir = Files.createTempDirectory(root, "case");
-		StorageProperties properties = StorageTestSupport.properties(dataDir, 2, StorageProperties.OnCorruption.HOLD);
-		FaultyStorageIo io = new FaultyStorageIo();
-		SimpleMeterRegistry registry = new SimpleMeterRegistry();
-		FileStateRepository repository = new FileStateRepository(properties, io, Clock.systemUTC(), registry);
-		StateService service = new StateService(repository, new StateValidator(properties), properties,
-				Clock.systemUTC(), registry, (event) -> {
-				});
+		Store store = Store.open("case");
+		Path dataDir = store.dataDir();
+		StorageProperties properties = store.properties();
+		FaultyStorageIo io = store.io();
+		SimpleMeterRegistry registry = store.registry();
+		FileStateRepository repository = store.repository();
+		StateService service = store.service();
 		byte[] acknowledged = null;
 		byte[] inFlight;
 		try {
@@ -223,12 +222,7 @@ class FaultMatrixIT {
 					.isTrue();
 			});
 			assertThat(StorageTestSupport.tempFiles(dataDir)).isEmpty();
-			try (Stream<Path> files = Files.walk(dataDir)) {
-				for (Path file : files.filter(Files::isRegularFile).toList()) {
-					assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).as(file.toString())
-						.isEqualTo("rw-------");
-				}
-			}
+			assertOwnerOnly(dataDir);
 			// and the store takes writes again
 			assertThat(restarted.status().readOnlyReason()).isNull();
 		}
@@ -264,14 +258,12 @@ class FaultMatrixIT {
 	@MethodSource("lockMatrix")
 	void aFaultInALockStepLosesNoLockAndAnswersAsDesigned(String operation, Op op, Fault fault, boolean always)
 			throws IOException {
-		Path dataDir = Files.createTempDirectory(root, "lockcase");
-		StorageProperties properties = StorageTestSupport.properties(dataDir, 2, StorageProperties.OnCorruption.HOLD);
-		FaultyStorageIo io = new FaultyStorageIo();
-		FileStateRepository repository = new FileStateRepository(properties, io, Clock.systemUTC(),
-				new SimpleMeterRegistry());
-		StateService service = new StateService(repository, new StateValidator(properties), properties,
-				Clock.systemUTC(), new SimpleMeterRegistry(), (event) -> {
-				});
+		Store store = Store.open("lockcase");
+		Path dataDir = store.dataDir();
+		StorageProperties properties = store.properties();
+		FaultyStorageIo io = store.io();
+		FileStateRepository repository = store.repository();
+		StateService service = store.service();
 		LockService locks = new LockService(service);
 		byte[] info = "{\"ID\":\"id-1\",\"Who\":\"matrix\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
 		boolean lockedBefore = operation.equals("unlock");
@@ -339,17 +331,40 @@ class FaultMatrixIT {
 				assertThat(lock.info()).isEqualTo(info);
 			});
 			assertThat(StorageTestSupport.tempFiles(dataDir)).isEmpty();
-			try (Stream<Path> files = Files.walk(dataDir)) {
-				for (Path file : files.filter(Files::isRegularFile).toList()) {
-					assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).as(file.toString())
-						.isEqualTo("rw-------");
-				}
-			}
+			assertOwnerOnly(dataDir);
 		}
 		finally {
 			restarted.close();
 		}
 		cases.incrementAndGet();
+	}
+
+	/** A store on a fresh data directory, its I/O through the fault-injecting seam. */
+	record Store(Path dataDir, StorageProperties properties, FaultyStorageIo io, SimpleMeterRegistry registry,
+			FileStateRepository repository, StateService service) {
+
+		static Store open(String prefix) throws IOException {
+			Path dataDir = Files.createTempDirectory(root, prefix);
+			StorageProperties properties = StorageTestSupport.properties(dataDir, 2,
+					StorageProperties.OnCorruption.HOLD);
+			FaultyStorageIo io = new FaultyStorageIo();
+			SimpleMeterRegistry registry = new SimpleMeterRegistry();
+			FileStateRepository repository = new FileStateRepository(properties, io, Clock.systemUTC(), registry);
+			StateService service = new StateService(repository, new StateValidator(properties), properties,
+					Clock.systemUTC(), registry, (event) -> {
+					});
+			return new Store(dataDir, properties, io, registry, repository, service);
+		}
+
+	}
+
+	private static void assertOwnerOnly(Path dataDir) throws IOException {
+		try (Stream<Path> files = Files.walk(dataDir)) {
+			for (Path file : files.filter(Files::isRegularFile).toList()) {
+				assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).as(file.toString())
+					.isEqualTo("rw-------");
+			}
+		}
 	}
 
 }

@@ -167,6 +167,14 @@ class TerraformIT {
 		}
 	}
 
+	/** {@code terraform init}, then applies with {@code n} = 1 to {@code times}. */
+	private void initAndApply(int times) throws Exception {
+		ok("init", "-no-color");
+		for (int n = 1; n <= times; n++) {
+			ok("apply", "-auto-approve", "-no-color", "-var", "n=" + n);
+		}
+	}
+
 	private String lockId() {
 		HttpResponse<byte[]> lock = this.service.get("/api/v1/states/infra/lock");
 		assertThat(lock.statusCode()).as(text(lock)).isEqualTo(200);
@@ -182,10 +190,7 @@ class TerraformIT {
 	@Test
 	void appliesKeepTheirHistoryAndStatePullIsTheNativeState() throws Exception {
 		serve();
-		ok("init", "-no-color");
-		ok("apply", "-auto-approve", "-no-color", "-var", "n=1");
-		ok("apply", "-auto-approve", "-no-color", "-var", "n=2");
-		ok("apply", "-auto-approve", "-no-color", "-var", "n=3");
+		initAndApply(3);
 
 		String versions = text(this.service.get("/api/v1/states/infra/versions"));
 		assertThat(versions.split("\"revision\"", -1).length - 1).isGreaterThanOrEqualTo(3);
@@ -260,10 +265,7 @@ class TerraformIT {
 	@Test
 	void pushesOfALowerSerialOrAnotherLineageAreRefusedEvenWithForce() throws Exception {
 		serve();
-		ok("init", "-no-color");
-		ok("apply", "-auto-approve", "-no-color", "-var", "n=1");
-		ok("apply", "-auto-approve", "-no-color", "-var", "n=2");
-		ok("apply", "-auto-approve", "-no-color", "-var", "n=3");
+		initAndApply(3);
 		String stored = nativeState();
 		long serial = Long.parseLong(matchOne(stored, "\"serial\": (\\d+)"));
 		assertThat(serial).isGreaterThanOrEqualTo(3);
