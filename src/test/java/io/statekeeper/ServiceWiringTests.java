@@ -89,15 +89,4 @@ class ServiceWiringTests extends SharedService {
 		}
 	}
 
-	@Test
-	void theOpenApiDocumentDescribesTheRestTable() {
-		RunningService service = this.service;
-		{
-			String openapi = text(service.get("/v3/api-docs"));
-			assertThat(openapi).contains("\"/api/v1/states\"", "\"/api/v1/states/{name}\"",
-					"\"/api/v1/states/{name}/versions\"", "\"/api/v1/states/{name}/versions/{revision}\"",
-					"\"/api/v1/states/{name}/versions/{revision}/restore\"", "\"412\"", "\"507\"", "\"422\"");
-		}
-	}
-
 }

@@ -91,6 +91,7 @@ public class StateController {
 	@ApiResponse(responseCode = "404", description = "No such state")
 	@ApiResponse(responseCode = "503", description = "The state is damaged and held or unrecoverable")
 	@Parameter(name = HttpHeaders.IF_NONE_MATCH, in = ParameterIn.HEADER, required = false,
+			schema = @Schema(type = "string"),
 			description = "An ETag (or a list, or *): 304 when it matches the current revision")
 	void get(@PathVariable String name, @Parameter(hidden = true) HttpServletRequest request,
 			@Parameter(hidden = true) HttpServletResponse response) throws IOException {
