@@ -70,7 +70,12 @@ class ServiceWiringTests extends SharedService {
 					"statekeeper_state_writes_seconds_count{operation=\"put\",outcome=\"success\",reason=\"none\"} ")
 				.contains(
 						"statekeeper_state_writes_seconds_count{operation=\"put\",outcome=\"rejected\",reason=\"not-a-state\"} ")
-				.contains("statekeeper_state_writes_seconds_bucket")
+				.contains("statekeeper_state_writes_latency_seconds_bucket{operation=\"put\"")
+				.doesNotContain("statekeeper_state_writes_seconds_bucket")
+				// every series an alert reads is there before its first event
+				.contains(
+						"statekeeper_state_writes_seconds_count{operation=\"restore\",outcome=\"failed\",reason=\"io-error\"} 0")
+				.contains("statekeeper_storage_recoveries_total{outcome=\"unrecoverable\"} 0.0")
 				.contains("statekeeper_states ")
 				.contains("statekeeper_state_backups ")
 				.contains("statekeeper_state_size_bytes_count ")

@@ -29,6 +29,9 @@ final class StorageMeters {
 
 	StorageMeters(MeterRegistry registry) {
 		this.registry = registry;
+		for (String outcome : RECOVERY_OUTCOMES) {
+			counter(outcome);
+		}
 		this.versionsAdded = Counter.builder("statekeeper.state.backups.added")
 			.description("Earlier versions kept in the history")
 			.register(registry);
@@ -77,17 +80,24 @@ final class StorageMeters {
 	}
 
 	/**
+	 * The outcomes of {@link #recovery}: registered at start with 0, so the first shows.
+	 */
+	static final String[] RECOVERY_OUTCOMES = { "temp-removed", "restored", "quarantined", "unrecoverable" };
+
+	/**
 	 * Counts a recovery action.
 	 * @param outcome temp-removed, restored, quarantined or unrecoverable
 	 */
 	void recovery(String outcome) {
-		this.recoveries
-			.computeIfAbsent(outcome,
-					(key) -> Counter.builder("statekeeper.storage.recoveries")
-						.description("Start-up and run-time recovery actions")
-						.tag("outcome", key)
-						.register(this.registry))
-			.increment();
+		counter(outcome).increment();
+	}
+
+	private Counter counter(String outcome) {
+		return this.recoveries.computeIfAbsent(outcome,
+				(key) -> Counter.builder("statekeeper.storage.recoveries")
+					.description("Start-up and run-time recovery actions")
+					.tag("outcome", key)
+					.register(this.registry));
 	}
 
 }

@@ -244,7 +244,7 @@ class StateServiceTests {
 			.satisfies((ex) -> assertThat(ex.getProblem()).isEqualTo(StateProblem.NOT_A_STATE));
 		assertThat(this.dataDir.resolve("states/s")).doesNotExist();
 		assertThat(this.registry.get("statekeeper.state.writes")
-			.tags("outcome", "rejected", "reason", "not-a-state")
+			.tags("operation", "put", "outcome", "rejected", "reason", "not-a-state")
 			.timer()
 			.count()).isEqualTo(1);
 	}

@@ -166,7 +166,7 @@ class DeploymentManifestsTests {
 		assertThat(expressions).hasSizeGreaterThanOrEqualTo(10);
 		Pattern metric = Pattern.compile("statekeeper[:_][a-z0-9_:]+");
 		List<String> known = List.of("statekeeper_state_writes_seconds_count",
-				"statekeeper_state_writes_seconds_bucket", "statekeeper_states", "statekeeper_states_damaged",
+				"statekeeper_state_writes_latency_seconds_bucket", "statekeeper_states", "statekeeper_states_damaged",
 				"statekeeper_storage_writable", "statekeeper_storage_free_bytes", "statekeeper_storage_min_free_bytes",
 				"statekeeper_state_backups", "statekeeper_state_backups_added_total",
 				"statekeeper_state_backups_pruned_total", "statekeeper_storage_recoveries_total",
