@@ -85,6 +85,18 @@ class ServiceWiringTests extends SharedService {
 						"statekeeper_locks_held_duration_seconds_count")
 				.doesNotContain(name);
 
+			// the port is open: no path, no state name; disk space is the data
+			// directory's
+			String health = service.managementGet("/actuator/health");
+			assertThat(health).contains("\"diskSpace\":{\"details\":{\"free\":", "\"threshold\":")
+				.doesNotContain(System.getProperty("user.dir"))
+				.doesNotContain("target/shared-service")
+				.doesNotContain(name);
+			// the probes answer on the API port too, without a token
+			assertThat(service.sendRaw(java.net.http.HttpRequest.newBuilder(service.api("/readyz"))).statusCode())
+				.isEqualTo(200);
+			assertThat(service.sendRaw(java.net.http.HttpRequest.newBuilder(service.api("/livez"))).statusCode())
+				.isEqualTo(200);
 			assertThat(service.managementGet("/actuator/info")).contains("\"build\"")
 				.contains("\"artifact\":\"statekeeper\"")
 				.contains("\"git\"");

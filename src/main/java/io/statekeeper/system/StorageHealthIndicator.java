@@ -11,7 +11,9 @@ import io.statekeeper.storage.StorageStatus;
 /**
  * The {@code storage} health indicator, in the readiness group. It is UP whenever the
  * store can serve reads: a full disk or a store that refuses writes shows in the details
- * (and in the metrics), because the states it holds are still served.
+ * (and in the metrics), because the states it holds are still served. The management port
+ * answers anyone who reaches it, so the details carry no path and no state name: how many
+ * states are damaged, not which (the state list and the logs say which).
  */
 @Component("storage")
 class StorageHealthIndicator extends AbstractHealthIndicator {
@@ -30,7 +32,6 @@ class StorageHealthIndicator extends AbstractHealthIndicator {
 	protected void doHealthCheck(Health.Builder builder) {
 		StorageStatus status = this.repository.status();
 		builder.up()
-			.withDetail("dataDir", status.dataDirectory().toString())
 			.withDetail("freeBytes", status.freeBytes())
 			.withDetail("minFreeBytes", status.minFreeBytes())
 			.withDetail("lowOnSpace", status.freeBytes() >= 0 && status.freeBytes() < status.minFreeBytes())
@@ -38,12 +39,9 @@ class StorageHealthIndicator extends AbstractHealthIndicator {
 			.withDetail("writable", status.readOnlyReason() == null)
 			.withDetail("versionsKept", status.versionsKept())
 			.withDetail("quarantined", status.quarantined());
-		java.util.Map<String, String> damaged = this.service.damagedStates();
-		if (!damaged.isEmpty()) {
+		int damaged = this.service.damagedStates().size();
+		if (damaged > 0) {
 			builder.withDetail("damagedStates", damaged);
-		}
-		if (status.readOnlyReason() != null) {
-			builder.withDetail("readOnlyReason", status.readOnlyReason());
 		}
 		if (!status.lockHeld()) {
 			builder.down();
