@@ -187,4 +187,28 @@ class DeploymentManifestsTests {
 		}
 	}
 
+	@Test
+	void everyAlertHasASeverityAndARunbookThatExists() throws IOException {
+		String rules = Files.readString(ROOT.resolve("deploy/prometheus/statekeeper.rules.yml"));
+		String operations = Files.readString(ROOT.resolve("docs/operations.md"));
+		java.util.Set<String> anchors = new java.util.HashSet<>();
+		Matcher heading = Pattern.compile("(?m)^#+ (.+)$").matcher(operations);
+		while (heading.find()) {
+			anchors.add(heading.group(1)
+				.toLowerCase(java.util.Locale.ROOT)
+				.replaceAll("[^a-z0-9 -]", "")
+				.replace(' ', '-'));
+		}
+		Matcher alert = Pattern.compile(
+				"- alert: (\\w+)\n(?:(?!- alert:)[\\s\\S])*?severity: (\\w+)(?:(?!- alert:)[\\s\\S])*?runbook_url: \"docs/operations.md#([a-z0-9-]+)\"")
+			.matcher(rules);
+		int alerts = 0;
+		while (alert.find()) {
+			alerts++;
+			assertThat(alert.group(2)).as(alert.group(1)).isIn("warning", "critical");
+			assertThat(anchors).as(alert.group(1) + " runbook").contains(alert.group(3));
+		}
+		assertThat(alerts).isEqualTo(rules.split("- alert: ", -1).length - 1).isGreaterThanOrEqualTo(12);
+	}
+
 }
