@@ -80,6 +80,10 @@ class ServiceWiringTests extends SharedService {
 				.contains("statekeeper_state_backups ")
 				.contains("statekeeper_state_size_bytes_count ")
 				.contains("statekeeper_bodies_memory_reserved_bytes 0.0")
+				// what the dashboard reads beyond our own meters
+				.contains("http_server_requests_seconds_count{", "jvm_memory_used_bytes{area=\"heap\"",
+						"jvm_memory_max_bytes{area=\"heap\"", "process_cpu_usage", "statekeeper_audit_chain_intact",
+						"statekeeper_audit_failures_total", "statekeeper_security_refusals_total")
 				.contains("statekeeper_locks_held ", "statekeeper_locks_expired ",
 						"statekeeper_locks_total{outcome=\"acquired\"}",
 						"statekeeper_locks_held_duration_seconds_count")
