@@ -12,7 +12,7 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * One log line per write, with name, revision, size, duration and outcome and never the
- * body; as JSON when Boot's structured logging is switched on.
+ * body; as JSON, with those as fields, under the {@code json-logs} profile.
  */
 class StructuredLoggingTests {
 
@@ -25,7 +25,7 @@ class StructuredLoggingTests {
 	@Test
 	void eachWriteLogsOneJsonLineWithoutTheBody() throws Exception {
 		try (ChildProcess service = ChildProcess
-			.start(this.dataDir, this.logs.resolve("service.log"), "logging.structured.format.console=ecs")
+			.start(this.dataDir, this.logs.resolve("service.log"), "spring.profiles.active=json-logs")
 			.awaitReady()) {
 			int status = service
 				.send(HttpRequest.newBuilder(service.api("/api/v1/states/prod"))
@@ -38,6 +38,15 @@ class StructuredLoggingTests {
 				.untilAsserted(() -> assertThat(service.output()).containsPattern(
 						"\\{\"@timestamp\":\"[^\"]+\",\"log\":\\{\"level\":\"INFO\",\"logger\":\"io.statekeeper.state.StateService\"\\}.*"
 								+ "\"message\":\"put state=prod revision=1 size=60 outcome=success durationMs=[0-9.]+\""));
+			// the write's fields are fields of its JSON line, not only words of its
+			// message
+			String line = service.output()
+				.lines()
+				.filter((logged) -> logged.contains("\"message\":\"put state=prod"))
+				.findFirst()
+				.orElseThrow();
+			assertThat(line).contains("\"operation\":\"put\"", "\"state\":\"prod\"", "\"revision\":1", "\"size\":60",
+					"\"outcome\":\"success\"", "\"token\":\"test\"");
 			assertThat(service.output()).doesNotContain("hunter2");
 		}
 	}

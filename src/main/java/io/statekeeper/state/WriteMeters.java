@@ -70,13 +70,27 @@ final class WriteMeters {
 		if ("success".equals(outcome)) {
 			latency(operation).record(nanos, TimeUnit.NANOSECONDS);
 		}
+		// the fields as key-value pairs (JSON fields with structured logging), and in the
+		// message for the plain console
+		org.slf4j.spi.LoggingEventBuilder event = logger.atInfo()
+			.addKeyValue("operation", operation)
+			.addKeyValue("state", name)
+			.addKeyValue("outcome", outcome)
+			.addKeyValue("durationMs", nanos / 1_000_000.0);
+		java.security.Principal token = currentToken();
+		if (token != null) {
+			event = event.addKeyValue("token", token.getName());
+		}
 		if (summary != null) {
-			logger.info("{} state={} revision={} size={} outcome={} durationMs={}", operation, name, summary.revision(),
-					summary.size(), outcome, nanos / 1_000_000.0);
+			event.addKeyValue("revision", summary.revision())
+				.addKeyValue("size", summary.size())
+				.log("{} state={} revision={} size={} outcome={} durationMs={}", operation, name, summary.revision(),
+						summary.size(), outcome, nanos / 1_000_000.0);
 		}
 		else {
-			logger.info("{} state={} outcome={} reason={} durationMs={}", operation, name, outcome, reason,
-					nanos / 1_000_000.0);
+			event.addKeyValue("reason", reason)
+				.log("{} state={} outcome={} reason={} durationMs={}", operation, name, outcome, reason,
+						nanos / 1_000_000.0);
 		}
 	}
 
@@ -86,6 +100,13 @@ final class WriteMeters {
 	 * reason would multiply the series by its buckets; Prometheus cannot mix the two
 	 * under one name either).
 	 */
+	private static java.security.Principal currentToken() {
+		org.springframework.security.core.Authentication authentication = org.springframework.security.core.context.SecurityContextHolder
+			.getContext()
+			.getAuthentication();
+		return (authentication != null && authentication.isAuthenticated()) ? authentication : null;
+	}
+
 	private Timer timer(String operation, String outcome, String reason) {
 		return this.timers.computeIfAbsent(operation + ' ' + outcome + ' ' + reason,
 				(key) -> Timer.builder("statekeeper.state.writes")

@@ -213,4 +213,89 @@ class DeploymentManifestsTests {
 		assertThat(alerts).isEqualTo(rules.split("- alert: ", -1).length - 1).isGreaterThanOrEqualTo(12);
 	}
 
+	@SuppressWarnings("unchecked")
+	private static List<Map<String, Object>> documents(String file) throws IOException {
+		List<Map<String, Object>> documents = new ArrayList<>();
+		try (InputStream in = Files.newInputStream(ROOT.resolve(file))) {
+			for (Object document : new Yaml().loadAll(in)) {
+				documents.add((Map<String, Object>) document);
+			}
+		}
+		return documents;
+	}
+
+	private static String env(Map<String, Object> container, String name) {
+		List<Map<String, Object>> env = at(container, "env");
+		return env.stream()
+			.filter((variable) -> name.equals(variable.get("name")))
+			.map((variable) -> (String) variable.get("value"))
+			.findFirst()
+			.orElseThrow(() -> new AssertionError("no " + name));
+	}
+
+	@Test
+	void kubernetesKeepsKeysInASecretOutsideTheDataAndTheManagementPortToPrometheus() throws IOException {
+		// the Secret in the repository configures nothing: no digest, no key
+		Map<String, Object> secret = yaml("deploy/k8s/secret.yaml");
+		String content = at(secret, "stringData", "application-secrets.yaml");
+		assertThat(content.lines().map(String::strip).filter((line) -> !line.isEmpty() && !line.startsWith("#")))
+			.isEmpty();
+		Map<String, Object> container = container();
+		List<Map<String, Object>> mounts = at(container, "volumeMounts");
+		Map<String, Object> mount = mounts.stream()
+			.filter((candidate) -> "secrets".equals(candidate.get("name")))
+			.findFirst()
+			.orElseThrow();
+		assertThat(mount.get("readOnly")).isEqualTo(true);
+		assertThat(env(container, "SPRING_CONFIG_IMPORT")).contains((String) mount.get("mountPath"));
+		assertThat((String) mount.get("mountPath")).doesNotStartWith(env(container, "STATEKEEPER_STORAGE_DATA_DIR"));
+		List<Map<String, Object>> volumes = at(statefulSet(), "spec", "template", "spec", "volumes");
+		assertThat(volumes).anySatisfy((volume) -> assertThat((String) at(volume, "secret", "secretName"))
+			.isEqualTo(at(secret, "metadata", "name")));
+
+		// 8080 for clients; 8081 only from the monitoring namespace
+		Map<String, Object> policy = yaml("deploy/k8s/networkpolicy.yaml");
+		List<Map<String, Object>> rules = at(policy, "spec", "ingress");
+		assertThat(rules).anySatisfy((rule) -> {
+			assertThat((Object) at(rule, "ports", 0, "port")).isEqualTo("http");
+			assertThat(rule).doesNotContainKey("from");
+		});
+		assertThat(rules).anySatisfy((rule) -> {
+			assertThat((Object) at(rule, "ports", 0, "port")).isEqualTo("management");
+			assertThat((Object) at(rule, "from", 0, "namespaceSelector")).isNotNull();
+		});
+		// a rule open to everyone admits the API port only
+		assertThat(rules).filteredOn((rule) -> !rule.containsKey("from"))
+			.allSatisfy((rule) -> assertThat((List<Map<String, Object>>) at(rule, "ports"))
+				.allSatisfy((port) -> assertThat(port.get("port")).isEqualTo("http")));
+		Map<String, Object> kustomization = yaml("deploy/k8s/kustomization.yaml");
+		assertThat((List<String>) at(kustomization, "resources")).contains("secret.yaml", "networkpolicy.yaml")
+			.doesNotContain("servicemonitor.yaml");
+
+		// forwarded headers only from the configured proxies
+		assertThat(env(container, "SERVER_FORWARD_HEADERS_STRATEGY")).isEqualTo("native");
+		assertThat(env(container, "SERVER_TOMCAT_REMOTEIP_INTERNAL_PROXIES")).isNotBlank();
+	}
+
+	@Test
+	void eachPodIsScrapedOnce() throws IOException {
+		for (Map<String, Object> service : documents("deploy/k8s/service.yaml")) {
+			Map<String, Object> annotations = at(service, "metadata", "annotations");
+			assertThat(annotations == null || !annotations.containsKey("prometheus.io/scrape"))
+				.as("Service %s has no scrape annotations (the pod has)", (Object) at(service, "metadata", "name"))
+				.isTrue();
+		}
+		assertThat((String) at(statefulSet(), "spec", "template", "metadata", "annotations", "prometheus.io/port"))
+			.isEqualTo("8081");
+		Map<String, Object> monitor = yaml("deploy/k8s/servicemonitor.yaml");
+		Map<String, Object> headless = documents("deploy/k8s/service.yaml").get(1);
+		Map<String, String> selected = at(monitor, "spec", "selector", "matchLabels");
+		Map<String, String> labels = new java.util.HashMap<>(at(headless, "metadata", "labels"));
+		labels.put("app.kubernetes.io/name", "statekeeper"); // added by kustomize
+		assertThat(labels).containsAllEntriesOf(selected);
+		assertThat(documents("deploy/k8s/service.yaml").get(0).toString()).doesNotContain("statekeeper.io/scrape");
+		assertThat((String) at(monitor, "spec", "endpoints", 0, "port")).isEqualTo("management");
+		assertThat((String) at(monitor, "spec", "jobLabel")).isEqualTo("app.kubernetes.io/name");
+	}
+
 }
