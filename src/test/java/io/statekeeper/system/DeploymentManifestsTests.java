@@ -140,15 +140,27 @@ class DeploymentManifestsTests {
 			.isEqualTo("service_healthy");
 		assertThat((List<String>) at(services, "statekeeper", "volumes")).contains("statekeeper-data:/data");
 		assertThat((Map<String, Object>) at(compose, "volumes")).containsKey("statekeeper-data");
+		// the Compose Specification (no version key); Grafana's password is never a
+		// default
+		assertThat(compose).doesNotContainKey("version");
+		assertThat((String) at(services, "grafana", "environment", "GF_SECURITY_ADMIN_PASSWORD"))
+			.startsWith("${GRAFANA_ADMIN_PASSWORD:?");
 
 		Path composeTool = Path.of("/usr/bin/docker-compose");
 		assumeTrue(Files.isExecutable(composeTool), "docker-compose is not installed (.ci/run installs it)");
-		Process process = new ProcessBuilder(composeTool.toString(), "-f", "docker-compose.yml", "config", "-q")
+		ProcessBuilder config = new ProcessBuilder(composeTool.toString(), "-f", "docker-compose.yml", "config", "-q")
 			.directory(ROOT.toFile())
-			.redirectErrorStream(true)
-			.start();
+			.redirectErrorStream(true);
+		config.environment().put("GRAFANA_ADMIN_PASSWORD", "test-only");
+		Process process = config.start();
 		String output = new String(process.getInputStream().readAllBytes());
 		assertThat(process.waitFor()).as(output).isZero();
+		// without the password, Compose refuses to start rather than fall back to admin
+		config.environment().remove("GRAFANA_ADMIN_PASSWORD");
+		Process refused = config.start();
+		String refusal = new String(refused.getInputStream().readAllBytes());
+		assertThat(refused.waitFor()).isNotZero();
+		assertThat(refusal).contains("GRAFANA_ADMIN_PASSWORD");
 	}
 
 	@Test
