@@ -53,6 +53,11 @@ import io.statekeeper.storage.VersionRetention;
  * its entry ({@link #awaitDurableUpTo}). Every other entry (refused, rejected, failed,
  * recovery) carries nothing on disk, so it is fdatasync'ed before the client is answered.
  * Also the {@code audit} health indicator (chain intact, entries).
+ * <p>
+ * Somewhat over 400 lines: it is where the audit trail meets the rest of the service
+ * (write events, refusals, version-header fields, retention, start-up anchors, health),
+ * each a few lines over {@link AuditLog}; split further, each part would be a class of
+ * one method.
  */
 @Component("audit")
 public class AuditTrail extends AbstractHealthIndicator

@@ -42,12 +42,13 @@ import io.statekeeper.storage.VersionHeader;
  * ({@code statekeeper.state.writes}) and logged.</li>
  * </ul>
  * This class is longer than the ~400 lines the codebase aims for, on purpose: it is the
- * one path every write takes, in one order (name, size, validation alongside, the state's
- * lock, damage, client lock, conditions, the write, lease renewal, the audit event in
- * revision order, meters), and that order is the invariant; split across classes it could
- * no longer be read in one place. What is not that path lives elsewhere: the registry
- * ({@link StateRegistry}), locks ({@link StateLocks}), meters ({@link WriteMeters}),
- * Terraform's guard ({@link TerraformGuard}).
+ * one path every write takes (put, Terraform's put, patch, delete, restore), in one order
+ * (name, size, validation alongside, the state's lock, damage, client lock, conditions,
+ * the write, lease renewal, the audit event in revision order, meters), and that order is
+ * the invariant; split across classes it could no longer be read in one place. What is
+ * not that path lives elsewhere: the registry ({@link StateRegistry}), locks
+ * ({@link StateLocks}), meters ({@link WriteMeters}), Terraform's guard
+ * ({@link TerraformGuard}).
  */
 @Service
 public class StateService implements AutoCloseable {

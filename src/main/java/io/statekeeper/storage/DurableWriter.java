@@ -25,6 +25,10 @@ import io.statekeeper.storage.StorageException.Reason;
  * kept by a hard link, the atomic rename, the directory fsyncs. A failure before the
  * rename leaves the committed state as it was and removes the temp file; a failed fsync
  * after it leaves the store refusing writes until a restart re-verifies it.
+ * <p>
+ * Somewhat over 400 lines: the recipe's steps, their failure handling and the
+ * degraded-store rule belong in one place, read in order; the small-file variant (locks)
+ * shares that rule.
  */
 final class DurableWriter implements AutoCloseable {
 
