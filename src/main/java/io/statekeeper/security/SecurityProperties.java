@@ -32,7 +32,7 @@ import org.springframework.validation.annotation.Validated;
  */
 @ConfigurationProperties("statekeeper.security")
 @Validated
-public record SecurityProperties(@Valid @DefaultValue List<Token> tokens,
+public record SecurityProperties(@DefaultValue List<@Valid Token> tokens,
 		@NotNull @DefaultValue("64MB") DataSize auditMaxFileSize,
 		@NotNull @DefaultValue("100ms") java.time.Duration auditFlushInterval,
 		@jakarta.validation.constraints.Min(0) @DefaultValue("16") int auditMaxFiles, java.nio.file.Path auditKeyFile) {

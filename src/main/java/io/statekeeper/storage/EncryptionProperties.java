@@ -19,7 +19,7 @@ import org.springframework.validation.annotation.Validated;
  */
 @ConfigurationProperties("statekeeper.encryption")
 @Validated
-public record EncryptionProperties(@Valid @DefaultValue List<Key> keys, String activeKey) {
+public record EncryptionProperties(@DefaultValue List<@Valid Key> keys, String activeKey) {
 
 	/**
 	 * One AES-256 key.
