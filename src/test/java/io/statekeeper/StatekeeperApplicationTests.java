@@ -136,6 +136,12 @@ class StatekeeperApplicationTests {
 		assertThatException()
 			.isThrownBy(() -> RunningService.start(this.dataDir, "statekeeper.storage.max-body-memory=1MB"))
 			.satisfies((ex) -> assertThat(messages(ex)).contains("max-body-memory must be at least max-state-size"));
+		// a token's own fields are validated too (List<@Valid Token>)
+		assertThatException()
+			.isThrownBy(() -> RunningService.start(this.dataDir, "statekeeper.security.tokens[1].id=ci",
+					"statekeeper.security.tokens[1].secret-sha256=not-a-digest",
+					"statekeeper.security.tokens[1].roles=writer"))
+			.satisfies((ex) -> assertThat(messages(ex)).contains("tokens[1].secretSha256"));
 	}
 
 	@Test
