@@ -30,6 +30,43 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 public final class PostgresServer implements AutoCloseable {
 
+	/**
+	 * One server for a test class:
+	 * {@code @RegisterExtension static PostgresServer.PerClass
+	 * postgres = new PostgresServer.PerClass();}, then {@code postgres.server()}.
+	 */
+	public static final class PerClass implements org.junit.jupiter.api.extension.BeforeAllCallback,
+			org.junit.jupiter.api.extension.AfterAllCallback {
+
+		private Path dir;
+
+		private PostgresServer server;
+
+		@Override
+		public void beforeAll(org.junit.jupiter.api.extension.ExtensionContext context) throws IOException {
+			this.dir = Files.createTempDirectory("statekeeper-postgres-");
+			this.server = start(this.dir);
+		}
+
+		@Override
+		public void afterAll(org.junit.jupiter.api.extension.ExtensionContext context) throws IOException {
+			if (this.server != null) {
+				this.server.close();
+			}
+			try (Stream<Path> files = Files.walk(this.dir)) {
+				for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+					Files.deleteIfExists(file);
+				}
+			}
+		}
+
+		/** The running server. */
+		public PostgresServer server() {
+			return this.server;
+		}
+
+	}
+
 	private final Path bin;
 
 	private final Path cluster;

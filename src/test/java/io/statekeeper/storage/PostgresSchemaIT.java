@@ -12,12 +12,11 @@ import java.util.List;
 
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.statekeeper.PostgresServer;
 
@@ -35,21 +34,14 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PostgresSchemaIT {
 
-	@TempDir
-	static Path dir;
+	@RegisterExtension
+	static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
 	PostgresServer server;
 
-	@BeforeAll
-	void start() {
-		this.server = PostgresServer.start(dir);
-	}
-
-	@AfterAll
-	void stop() {
-		if (this.server != null) {
-			this.server.close();
-		}
+	@BeforeEach
+	void server() {
+		this.server = postgres.server();
 	}
 
 	private Flyway flyway(String... locations) {

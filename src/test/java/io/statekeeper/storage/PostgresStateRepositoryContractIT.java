@@ -9,13 +9,11 @@ import java.time.Instant;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.flywaydb.core.Flyway;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.postgresql.ds.PGSimpleDataSource;
 
 import io.statekeeper.PostgresServer;
@@ -35,27 +33,16 @@ class PostgresStateRepositoryContractIT extends StateRepositoryContract {
 
 	private static final AtomicInteger databases = new AtomicInteger();
 
-	@TempDir
-	static Path dir;
+	@RegisterExtension
+	static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
 	PostgresServer server;
 
 	PGSimpleDataSource dataSource;
 
-	@BeforeAll
-	void start() {
-		this.server = PostgresServer.start(dir);
-	}
-
-	@AfterAll
-	void stop() {
-		if (this.server != null) {
-			this.server.close();
-		}
-	}
-
 	@BeforeEach
 	void database() throws SQLException {
+		this.server = postgres.server();
 		String name = "contract_" + databases.incrementAndGet();
 		PGSimpleDataSource admin = dataSource("postgres");
 		try (Connection connection = admin.getConnection(); Statement statement = connection.createStatement()) {
@@ -75,7 +62,7 @@ class PostgresStateRepositoryContractIT extends StateRepositoryContract {
 	@Override
 	StateRepository open(int backupsKept) {
 		return new PostgresStateRepository(this.dataSource,
-				StorageTestSupport.properties(dir, backupsKept, StorageProperties.OnCorruption.HOLD));
+				StorageTestSupport.properties(Path.of("target"), backupsKept, StorageProperties.OnCorruption.HOLD));
 	}
 
 	@Override

@@ -87,14 +87,22 @@ abstract class StateRepositoryContract {
 		close(repository);
 	}
 
+	/**
+	 * Writes revisions 1 and 2 of {@code name}, damages one of them while the store is
+	 * closed, and opens it again.
+	 */
+	private StateRepository twoRevisionsThenDamage(String name, long damaged) throws Exception {
+		StateRepository repository = open(3);
+		VersionHeader one = repository.write(name, null, 1, state("one"), Instant.now());
+		repository.write(name, one, 2, state("two"), Instant.now());
+		close(repository);
+		corrupt(name, damaged);
+		return open(3);
+	}
+
 	@Test
 	void aDamagedKeptVersionIsReportedAndNeverServed() throws Exception {
-		StateRepository repository = open(3);
-		VersionHeader one = repository.write("k", null, 1, state("one"), Instant.now());
-		repository.write("k", one, 2, state("two"), Instant.now());
-		close(repository);
-		corrupt("k", 1);
-		repository = open(3);
+		StateRepository repository = twoRevisionsThenDamage("k", 1);
 		// found at start-up and set aside (no longer a kept version), or refused when
 		// read
 		StoredVersion served = null;
@@ -112,12 +120,7 @@ abstract class StateRepositoryContract {
 
 	@Test
 	void aDamagedCurrentVersionIsHeldWithTheValidRevisions() throws Exception {
-		StateRepository repository = open(3);
-		VersionHeader one = repository.write("c", null, 1, state("one"), Instant.now());
-		repository.write("c", one, 2, state("two"), Instant.now());
-		close(repository);
-		corrupt("c", 2);
-		repository = open(3);
+		StateRepository repository = twoRevisionsThenDamage("c", 2);
 		LoadedState c = loaded(repository, "c");
 		assertThat(c.condition()).isEqualTo(LoadedState.Condition.HELD);
 		assertThat(c.validRevisions()).containsExactly(1L);
