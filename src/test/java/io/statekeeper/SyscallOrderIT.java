@@ -21,8 +21,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The real service under {@code strace}: one acknowledged PUT shows fsync of the temp
  * file, then the rename onto {@code current.json}, then fsync of the state's directory,
- * and only then the HTTP response on the socket. Skipped where strace is not installed
- * ({@code .ci/run} installs it).
+ * and only then the HTTP response on the socket; a lock taken after it shows the same
+ * order for {@code locks/prod.json}, and its release the unlink, then the directory's
+ * fsync, then the response. Skipped where strace is not installed ({@code .ci/run}
+ * installs it).
  */
 @Tag("reliability")
 class SyscallOrderIT {
@@ -38,7 +40,8 @@ class SyscallOrderIT {
 		assumeTrue(Files.isExecutable(Path.of("/usr/bin/strace")), "strace is not installed");
 		Path trace = this.work.resolve("trace.txt");
 		List<String> strace = List.of("strace", "-f", "--seccomp-bpf", "-y", "-s", "24", "-e",
-				"trace=fsync,fdatasync,rename,renameat,renameat2,write,writev,sendto,sendmsg", "-o", trace.toString());
+				"trace=fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat,write,writev,sendto,sendmsg", "-o",
+				trace.toString());
 		try (ChildProcess service = ChildProcess.startUnder(strace, this.dataDir, this.work.resolve("service.log"))) {
 			service.awaitReady();
 			HttpResponse<byte[]> put = service.send(HttpRequest.newBuilder(service.api("/api/v1/states/prod"))
@@ -50,6 +53,17 @@ class SyscallOrderIT {
 			// wait for the file to show it
 			await().atMost(Duration.ofSeconds(30))
 				.untilAsserted(() -> assertThat(Files.readString(trace)).contains("HTTP/1.1 201"));
+			// then a lock and its release, answered 200 only once durable too
+			HttpResponse<byte[]> lock = service.send(HttpRequest.newBuilder(service.api("/terraform/states/prod/lock"))
+				.method("LOCK", HttpRequest.BodyPublishers.ofString("{\"ID\":\"id-s\"}", StandardCharsets.UTF_8)));
+			assertThat(lock.statusCode()).isEqualTo(200);
+			HttpResponse<byte[]> unlock = service.send(HttpRequest
+				.newBuilder(service.api("/terraform/states/prod/lock"))
+				.method("UNLOCK", HttpRequest.BodyPublishers.ofString("{\"ID\":\"id-s\"}", StandardCharsets.UTF_8)));
+			assertThat(unlock.statusCode()).isEqualTo(200);
+			await().atMost(Duration.ofSeconds(30))
+				.untilAsserted(
+						() -> assertThat(Files.readString(trace).split("HTTP/1.1 200", -1)).hasSizeGreaterThan(2));
 		}
 		List<String> lines = Files.readAllLines(trace);
 		int fsyncTemp = find(lines, Pattern.compile("fsync\\(\\d+<[^>]*/states/prod/(\\.tmp-1-[0-9a-f]+)>\\) = 0"), 0);
@@ -65,6 +79,26 @@ class SyscallOrderIT {
 		assertThat(fsyncTemp).isLessThan(rename);
 		assertThat(rename).isLessThan(fsyncDir);
 		assertThat(fsyncDir).isLessThan(response);
+
+		// the lock: fsync(temp) -> rename -> fsync(locks/) -> 200; the release: unlink ->
+		// fsync(locks/) -> 200
+		int lockTemp = find(lines, Pattern.compile("fsync\\(\\d+<[^>]*/locks/\\.tmp-prod\\.json-[0-9a-f]+>\\) = 0"),
+				response);
+		int lockRename = find(lines, Pattern.compile(
+				"rename(at2?)?\\(.*\"[^\"]*/locks/\\.tmp-prod\\.json-[0-9a-f]+\".*\"[^\"]*/locks/prod\\.json\".*= 0"),
+				lockTemp);
+		int lockDir = find(lines, Pattern.compile("fsync\\(\\d+<[^>]*/locks>\\) = 0"), lockRename);
+		int locked = find(lines,
+				Pattern.compile("(write|writev|sendto|sendmsg)\\(\\d+<(TCP|socket|TCPv6)[^>]*>.*HTTP/1\\.1 200"),
+				lockDir);
+		int unlinked = find(lines, Pattern.compile("unlink(at)?\\(.*\"[^\"]*/locks/prod\\.json\".*= 0"), locked);
+		int unlockDir = find(lines, Pattern.compile("fsync\\(\\d+<[^>]*/locks>\\) = 0"), unlinked);
+		int unlocked = find(lines,
+				Pattern.compile("(write|writev|sendto|sendmsg)\\(\\d+<(TCP|socket|TCPv6)[^>]*>.*HTTP/1\\.1 200"),
+				unlockDir);
+		System.out.println("RELIABILITY syscall-order lock fsync(temp)@" + lockTemp + " rename@" + lockRename
+				+ " fsync(dir)@" + lockDir + " response@" + locked + "; unlock unlink@" + unlinked + " fsync(dir)@"
+				+ unlockDir + " response@" + unlocked);
 	}
 
 	private static int find(List<String> lines, Pattern pattern, int from) {
