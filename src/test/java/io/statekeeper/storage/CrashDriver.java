@@ -55,6 +55,11 @@ public final class CrashDriver {
 	private CrashDriver() {
 	}
 
+	/** The lock information the {@code lock} mode writes for {@code id}. */
+	static byte[] lockInfo(String id) {
+		return ("{\"ID\":\"" + id + "\",\"Who\":\"driver\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+	}
+
 	public static byte[] body(String name, long revision) {
 		return StorageTestSupport.state(name + "-" + revision + "-" + "p".repeat((int) (revision % 7) * 100));
 	}
@@ -68,14 +73,31 @@ public final class CrashDriver {
 
 		private final AtomicInteger left;
 
+		/**
+		 * Steps are counted only once armed (from the start, unless {@link #disarmed}).
+		 */
+		private volatile boolean armed = true;
+
 		HaltingIo(String op, int n, boolean before) {
 			this.op = op;
 			this.before = before;
 			this.left = new AtomicInteger(n);
 		}
 
+		/**
+		 * Counts nothing until {@link #arm()}: start-up's own steps are not the target.
+		 */
+		HaltingIo disarmed() {
+			this.armed = false;
+			return this;
+		}
+
+		void arm() {
+			this.armed = true;
+		}
+
 		private void step(String name, IoAction action) throws IOException {
-			boolean here = name.equals(this.op) && this.left.decrementAndGet() == 0;
+			boolean here = this.armed && name.equals(this.op) && this.left.decrementAndGet() == 0;
 			if (here && this.before) {
 				halt(name + " before");
 			}
@@ -166,6 +188,34 @@ public final class CrashDriver {
 					long revision = (previous != null) ? previous.revision() + 1 : 1;
 					current.put(name, repository.write(name, previous, revision, body(name, revision), Instant.now()));
 					out.println("ACK " + name + " " + revision);
+					out.flush();
+				}
+				out.println("DONE");
+			}
+			case "lock" -> {
+				// locks taken over and released on two states, each announced before it
+				// starts and acknowledged once it returned
+				HaltingIo io = new HaltingIo(args[3], Integer.parseInt(args[4]), args[5].equals("before")).disarmed();
+				FileStateRepository repository = open(dir, io, 2, StorageProperties.OnCorruption.HOLD);
+				repository.loadAll();
+				repository.loadLocks();
+				io.arm();
+				int steps = Integer.parseInt(args[2]);
+				for (int i = 0; i < steps; i++) {
+					String name = "s" + (i % 2);
+					if (i % 3 == 2) {
+						out.println("BEGIN " + name + " -");
+						out.flush();
+						repository.deleteLock(name);
+						out.println("ACK " + name + " -");
+					}
+					else {
+						String id = "id-" + i;
+						out.println("BEGIN " + name + " " + id);
+						out.flush();
+						repository.writeLock(new StoredLock(name, id, lockInfo(id), Instant.EPOCH, Instant.EPOCH));
+						out.println("ACK " + name + " " + id);
+					}
 					out.flush();
 				}
 				out.println("DONE");

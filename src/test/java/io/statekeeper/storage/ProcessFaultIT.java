@@ -43,6 +43,8 @@ class ProcessFaultIT {
 
 	private final AtomicInteger failpointRuns = new AtomicInteger();
 
+	private final AtomicInteger lockRuns = new AtomicInteger();
+
 	private final AtomicInteger recoveryRuns = new AtomicInteger();
 
 	private int kills;
@@ -51,9 +53,9 @@ class ProcessFaultIT {
 
 	@AfterAll
 	void report() {
-		System.out.println("RELIABILITY process-failpoints write-runs=" + this.failpointRuns.get() + " recovery-runs="
-				+ this.recoveryRuns.get() + " kills=" + this.kills + " acknowledged-writes-checked="
-				+ this.acknowledgedChecked + " lost=0");
+		System.out.println("RELIABILITY process-failpoints write-runs=" + this.failpointRuns.get() + " lock-runs="
+				+ this.lockRuns.get() + " recovery-runs=" + this.recoveryRuns.get() + " kills=" + this.kills
+				+ " acknowledged-writes-checked=" + this.acknowledgedChecked + " lost=0");
 	}
 
 	static Stream<Arguments> writeFailpoints() {
@@ -83,6 +85,58 @@ class ProcessFaultIT {
 		DriverProcess.checkInvariant(dir, acknowledged, "replay: halt " + when + " " + op + " #" + n);
 		this.acknowledgedChecked += acknowledged.size();
 		this.failpointRuns.incrementAndGet();
+	}
+
+	static Stream<Arguments> lockFailpoints() {
+		List<Arguments> points = new ArrayList<>();
+		for (String op : List.of("CREATE", "WRITE", "FORCE", "MOVE", "FSYNC_DIR", "DELETE")) {
+			for (int n : List.of(1, 3)) {
+				for (String when : List.of("before", "after")) {
+					points.add(Arguments.of(op, n, when));
+				}
+			}
+		}
+		return points.stream();
+	}
+
+	@ParameterizedTest(name = "halt {2} {0} #{1} of a lock")
+	@MethodSource("lockFailpoints")
+	void aProcessHaltedAtAnyStepOfALockLosesNoAcknowledgedLock(String op, int n, String when) throws IOException {
+		Path dir = Files.createTempDirectory(root, "lockhalt");
+		List<String> output = DriverProcess
+			.run(DriverProcess.java("lock", dir.toString(), "9", op, String.valueOf(n), when));
+		assertThat(output).as("the failpoint was reached").anyMatch((line) -> line.startsWith("HALT "));
+		assertThat(output).as("in the middle of a lock step").anyMatch((line) -> line.startsWith("BEGIN "));
+		// per state: the last acknowledged lock id ("-" for none) and the one in flight
+		Map<String, String> acknowledged = new HashMap<>(Map.of("s0", "-", "s1", "-"));
+		Map<String, String> inFlight = new HashMap<>();
+		for (String line : output) {
+			String[] words = line.split(" ");
+			if (words[0].equals("BEGIN")) {
+				inFlight.put(words[1], words[2]);
+			}
+			else if (words[0].equals("ACK")) {
+				acknowledged.put(words[1], words[2]);
+				inFlight.remove(words[1]);
+			}
+		}
+		String replay = "replay: halt " + when + " " + op + " #" + n + " of a lock";
+		try (FileStateRepository restarted = CrashDriver.open(dir, new StorageIo(), 2,
+				StorageProperties.OnCorruption.HOLD)) {
+			restarted.loadAll();
+			Map<String, StoredLock> locks = restarted.loadLocks();
+			for (String name : List.of("s0", "s1")) {
+				StoredLock lock = locks.get(name);
+				String actual = (lock != null) ? lock.id() : "-";
+				assertThat(actual).as(replay + ": the lock of " + name)
+					.isIn(acknowledged.get(name), inFlight.getOrDefault(name, acknowledged.get(name)));
+				if (lock != null) {
+					assertThat(lock.info()).as(replay).isEqualTo(CrashDriver.lockInfo(lock.id()));
+				}
+			}
+		}
+		assertThat(StorageTestSupport.tempFiles(dir)).as(replay).isEmpty();
+		this.lockRuns.incrementAndGet();
 	}
 
 	static Stream<Arguments> recoveryFailpoints() {
