@@ -22,7 +22,6 @@ import io.statekeeper.storage.LoadedState;
 import io.statekeeper.storage.LoadedState.Condition;
 import io.statekeeper.storage.StateName;
 import io.statekeeper.storage.StateRepository;
-import io.statekeeper.storage.StorageException;
 import io.statekeeper.storage.StorageProperties;
 import io.statekeeper.storage.StoredVersion;
 import io.statekeeper.storage.VersionHeader;
@@ -41,14 +40,10 @@ import io.statekeeper.storage.VersionHeader;
  * <li>Every write is validated before it reaches the repository, timed
  * ({@code statekeeper.state.writes}) and logged.</li>
  * </ul>
- * This class is longer than the ~400 lines the codebase aims for, on purpose: it is the
- * one path every write takes (put, Terraform's put, patch, delete, restore), in one order
- * (name, size, validation alongside, the state's lock, damage, client lock, conditions,
- * the write, lease renewal, the audit event in revision order, meters), and that order is
- * the invariant; split across classes it could no longer be read in one place. What is
- * not that path lives elsewhere: the registry ({@link StateRegistry}), locks
+ * The order every write takes, under which lock, is {@link WritePath}; what is not a
+ * write lives elsewhere too: the registry ({@link StateRegistry}), locks
  * ({@link StateLocks}), meters ({@link WriteMeters}), Terraform's guard
- * ({@link TerraformGuard}).
+ * ({@link TerraformGuard}), patches ({@link StatePatch}).
  */
 @Service
 public class StateService implements AutoCloseable {
@@ -67,15 +62,13 @@ public class StateService implements AutoCloseable {
 
 	private final StateRegistry registry;
 
-	private final ApplicationEventPublisher events;
-
 	private final List<StateWriteEvent> recoveredAtStartUp = new ArrayList<>();
-
-	private final WriteAudit audit;
 
 	private final int versionsKept;
 
 	private final StateLocks locks;
+
+	private final WritePath writes;
 
 	/** Validates large bodies alongside their writes. */
 	private final java.util.concurrent.ExecutorService validation = DaemonThreads.pool("validation",
@@ -98,8 +91,6 @@ public class StateService implements AutoCloseable {
 	public StateService(StateRepository repository, StateValidator validator, StorageProperties properties,
 			LockProperties lockProperties, Clock clock, MeterRegistry registry, ApplicationEventPublisher events,
 			WriteAudit audit) {
-		this.events = events;
-		this.audit = audit;
 		this.versionsKept = properties.backupsKept();
 		this.repository = repository;
 		this.validator = validator;
@@ -119,6 +110,8 @@ public class StateService implements AutoCloseable {
 		}
 		this.locks = new StateLocks(this.registry, repository, clock, lockProperties.lease(), registry, events);
 		this.locks.load(repository.loadLocks());
+		this.writes = new WritePath(repository, this.registry, this.locks, audit, events, this.writeMeters, clock,
+				this.versionsKept);
 		Gauge.builder("statekeeper.states", this.registry, StateRegistry::countLive)
 			.description("States currently stored")
 			.register(registry);
@@ -314,9 +307,9 @@ public class StateService implements AutoCloseable {
 	 */
 	public WriteResult put(String name, ChecksummedBody checksummed, Precondition precondition) {
 		byte[] body = checksummed.bytes();
-		return write("put", name, precondition, (current) -> current.refuseIfDamaged(name),
-				(entry, current, auditFields, validated) -> store(name, checksummed, entry, current, auditFields,
-						validated),
+		return this.writes.write("put", name, precondition, (current) -> current.refuseIfDamaged(name),
+				(entry, current, auditFields, validated) -> this.writes.store(name, checksummed, entry, current,
+						auditFields, validated),
 				() -> PendingValidation.start(this.validator::validate, checkSize(body), this.validation));
 	}
 
@@ -332,11 +325,11 @@ public class StateService implements AutoCloseable {
 	public WriteResult putTerraform(String name, ChecksummedBody checksummed, Precondition precondition) {
 		byte[] body = checksummed.bytes();
 		TerraformState[] incoming = new TerraformState[1];
-		return write("put", name, precondition, (current) -> current.refuseIfDamaged(name),
+		return this.writes.write("put", name, precondition, (current) -> current.refuseIfDamaged(name),
 				(entry, current, auditFields, validated) -> {
 					WriteResult unchanged = TerraformGuard.check(name, incoming[0], body, current);
 					return (unchanged != null) ? unchanged
-							: store(name, checksummed, entry, current, auditFields, validated);
+							: this.writes.store(name, checksummed, entry, current, auditFields, validated);
 				}, () -> {
 					incoming[0] = this.validator.validateTerraform(checkSize(body));
 					return PendingValidation.NONE;
@@ -359,7 +352,7 @@ public class StateService implements AutoCloseable {
 	 */
 	public WriteResult patch(String name, String mediaType, ChecksummedBody patchBody, Precondition precondition) {
 		StatePatch[] patch = new StatePatch[1];
-		return write("patch", name, precondition, (current) -> current.refuseIfDamaged(name),
+		return this.writes.write("patch", name, precondition, (current) -> current.refuseIfDamaged(name),
 				(entry, current, auditFields, validated) -> {
 					if (!current.live()) {
 						throw notFound(name);
@@ -367,7 +360,7 @@ public class StateService implements AutoCloseable {
 					JsonNode document = StatePatch.parseJson(current.version().body(), "The stored state");
 					byte[] patched = checkSize(StatePatch.MAPPER.writeValueAsBytes(patch[0].apply(document)));
 					this.validator.validate(patched);
-					return store(name, ChecksummedBody.of(patched), entry, current, auditFields, validated);
+					return this.writes.store(name, ChecksummedBody.of(patched), entry, current, auditFields, validated);
 				}, () -> {
 					patch[0] = StatePatch.parse(mediaType, patchBody.bytes());
 					return PendingValidation.NONE;
@@ -380,27 +373,6 @@ public class StateService implements AutoCloseable {
 					"The state is " + body.length + " bytes; the maximum is " + this.maxStateSize);
 		}
 		return body;
-	}
-
-	private WriteResult store(String name, ChecksummedBody checksummed, StateEntry entry, Current current,
-			VersionHeader.Audit auditFields, PendingValidation validated) {
-		byte[] body = checksummed.bytes();
-		boolean created = !current.live();
-		long revision = entry.nextRevision();
-		VersionHeader header;
-		try {
-			header = this.repository.write(name, current.header(), revision, checksummed, this.clock.instant(),
-					auditFields, validated::await);
-		}
-		catch (StateProblemException invalid) {
-			// refused by the validation that ran alongside, before anything was
-			// published: no client and no file ever saw this revision
-			entry.giveBack(revision);
-			throw invalid;
-		}
-		entry.commit(new StoredVersion(header, body));
-		this.writeMeters.size(body.length);
-		return new WriteResult(StateSummary.of(header), created);
 	}
 
 	/**
@@ -422,7 +394,7 @@ public class StateService implements AutoCloseable {
 	 * @param admin whether the caller is an admin
 	 */
 	public void delete(String name, Precondition precondition, boolean admin) {
-		write("delete", name, precondition, (current) -> {
+		this.writes.write("delete", name, precondition, (current) -> {
 			if (current.condition() != Condition.OK && !admin) {
 				throw new StateProblemException(StateProblem.ADMIN_REQUIRED, "The current version of '" + name
 						+ "' is damaged (" + current.status() + "): only an admin may delete it or restore a version");
@@ -447,7 +419,7 @@ public class StateService implements AutoCloseable {
 	 * @return the result
 	 */
 	public WriteResult restore(String name, long revision, Precondition precondition) {
-		return write("restore", name, precondition, (current) -> {
+		return this.writes.write("restore", name, precondition, (current) -> {
 		}, (entry, current, auditFields, validated) -> {
 			StoredVersion source = readRevision(entry, name, revision);
 			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), source.body(),
@@ -458,97 +430,8 @@ public class StateService implements AutoCloseable {
 		}, () -> PendingValidation.NONE);
 	}
 
-	/**
-	 * @param admission what the state's condition must allow, checked under the lock
-	 * before the request's conditions (a damaged state answers for itself, not with 412)
-	 */
-	private WriteResult write(String operation, String name, Precondition precondition,
-			java.util.function.Consumer<Current> admission, WriteAction action,
-			java.util.function.Supplier<PendingValidation> validation) {
-		long start = System.nanoTime();
-		String outcome = "success";
-		String reason = "none";
-		WriteResult result = null;
-		boolean published = false;
-		try {
-			checkName(name);
-			PendingValidation validated = validation.get();
-			try {
-				result = writeLocked(operation, name, precondition, admission, action, validated);
-				published = true;
-				return result;
-			}
-			catch (RuntimeException ex) {
-				throw validated.invalidBodyFirst(ex);
-			}
-		}
-		catch (StateProblemException ex) {
-			outcome = "rejected";
-			reason = ex.getProblem().slug();
-			throw ex;
-		}
-		catch (StorageException ex) {
-			outcome = "failed";
-			reason = ex.getReason().tag();
-			throw ex;
-		}
-		catch (RuntimeException ex) {
-			outcome = "failed";
-			reason = "internal";
-			throw ex;
-		}
-		finally {
-			long nanos = System.nanoTime() - start;
-			if (!published) {
-				this.events.publishEvent(new StateWriteEvent(operation, name, 0, null, outcome, reason));
-			}
-			this.writeMeters.written(operation, name, outcome, reason, nanos,
-					(result != null) ? result.summary() : null);
-		}
-	}
-
-	private WriteResult writeLocked(String operation, String name, Precondition precondition,
-			java.util.function.Consumer<Current> admission, WriteAction action, PendingValidation validated) {
-		StateEntry entry = this.registry.lock(name);
-		try {
-			Current current = entry.current;
-			admission.accept(current);
-			this.locks.admitWrite(entry, name, precondition.lockId());
-			if (precondition.ifMatch() != null || precondition.ifNoneMatch() != null) {
-				precondition.check(current.live() ? current.version().header() : null);
-			}
-			VersionHeader previous = current.header();
-			if (previous != null && (previous.deleted() || this.versionsKept == 0)) {
-				// this write replaces a version that is not kept
-				this.audit.awaitDurableUpTo(name, previous.revision());
-			}
-			WriteResult result = action.apply(entry, current, this.audit.headerFields(operation), validated);
-			if (precondition.lockId() != null) {
-				this.locks.renewAfterWrite(entry, name);
-			}
-			if (result.stored()) {
-				// under the lock: the audit trail sees one state's writes in revision
-				// order
-				this.events.publishEvent(new StateWriteEvent(operation, name, result.summary().revision(),
-						result.summary().checksum(), "success", "none"));
-			}
-			return result;
-		}
-		finally {
-			entry.lock.unlock();
-		}
-	}
-
 	private static StateProblemException notFound(String name) {
 		return new StateProblemException(StateProblem.NOT_FOUND, "No state named '" + name + "'");
-	}
-
-	@FunctionalInterface
-	private interface WriteAction {
-
-		WriteResult apply(StateEntry entry, Current current, VersionHeader.Audit auditFields,
-				PendingValidation validated);
-
 	}
 
 	/** The client locks, for {@link LockService}. */
