@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.springframework.boot.tomcat.TomcatWebServer;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 
-import static io.statekeeper.RunningService.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

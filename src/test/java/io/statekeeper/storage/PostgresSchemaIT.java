@@ -1,6 +1,5 @@
 package io.statekeeper.storage;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
