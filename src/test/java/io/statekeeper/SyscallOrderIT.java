@@ -71,9 +71,7 @@ class SyscallOrderIT {
 				"rename(at2?)?\\(.*\"[^\"]*/states/prod/\\.tmp-1-[0-9a-f]+\".*\"[^\"]*/states/prod/current\\.json\".*= 0"),
 				fsyncTemp);
 		int fsyncDir = find(lines, Pattern.compile("fsync\\(\\d+<[^>]*/states/prod>\\) = 0"), rename);
-		int response = find(lines,
-				Pattern.compile("(write|writev|sendto|sendmsg)\\(\\d+<(TCP|socket|TCPv6)[^>]*>.*HTTP/1\\.1 201"),
-				fsyncDir);
+		int response = find(lines, response(201), fsyncDir);
 		System.out.println("RELIABILITY syscall-order fsync(temp)@" + fsyncTemp + " rename@" + rename + " fsync(dir)@"
 				+ fsyncDir + " response@" + response);
 		assertThat(fsyncTemp).isLessThan(rename);
@@ -88,17 +86,18 @@ class SyscallOrderIT {
 				"rename(at2?)?\\(.*\"[^\"]*/locks/\\.tmp-prod\\.json-[0-9a-f]+\".*\"[^\"]*/locks/prod\\.json\".*= 0"),
 				lockTemp);
 		int lockDir = find(lines, Pattern.compile("fsync\\(\\d+<[^>]*/locks>\\) = 0"), lockRename);
-		int locked = find(lines,
-				Pattern.compile("(write|writev|sendto|sendmsg)\\(\\d+<(TCP|socket|TCPv6)[^>]*>.*HTTP/1\\.1 200"),
-				lockDir);
+		int locked = find(lines, response(200), lockDir);
 		int unlinked = find(lines, Pattern.compile("unlink(at)?\\(.*\"[^\"]*/locks/prod\\.json\".*= 0"), locked);
 		int unlockDir = find(lines, Pattern.compile("fsync\\(\\d+<[^>]*/locks>\\) = 0"), unlinked);
-		int unlocked = find(lines,
-				Pattern.compile("(write|writev|sendto|sendmsg)\\(\\d+<(TCP|socket|TCPv6)[^>]*>.*HTTP/1\\.1 200"),
-				unlockDir);
+		int unlocked = find(lines, response(200), unlockDir);
 		System.out.println("RELIABILITY syscall-order lock fsync(temp)@" + lockTemp + " rename@" + lockRename
 				+ " fsync(dir)@" + lockDir + " response@" + locked + "; unlock unlink@" + unlinked + " fsync(dir)@"
 				+ unlockDir + " response@" + unlocked);
+	}
+
+	/** The syscall that sends an HTTP response with this status. */
+	private static Pattern response(int status) {
+		return Pattern.compile("(write|writev|sendto|sendmsg)\\(\\d+<(TCP|socket|TCPv6)[^>]*>.*HTTP/1\\.1 " + status);
 	}
 
 	private static int find(List<String> lines, Pattern pattern, int from) {

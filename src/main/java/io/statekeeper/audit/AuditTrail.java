@@ -20,14 +20,12 @@ import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.context.event.EventListener;
-import org.springframework.security.authentication.AnonymousAuthenticationToken;
-import org.springframework.security.core.Authentication;
-import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.stereotype.Component;
 import org.springframework.web.context.request.RequestContextHolder;
 import org.springframework.web.context.request.ServletRequestAttributes;
 
 import io.statekeeper.security.SecurityProperties;
+import io.statekeeper.state.Caller;
 import io.statekeeper.state.StateWriteEvent;
 import io.statekeeper.state.WriteAudit;
 import io.statekeeper.storage.StateRepository;
@@ -166,8 +164,15 @@ public class AuditTrail extends AbstractHealthIndicator
 			.max(java.util.Comparator.comparingLong((named) -> named.getValue().audit().logEntries()))
 			.ifPresent((newest) -> {
 				VersionHeader.Audit audit = newest.getValue().audit();
+				boolean intact = this.log.chainBreak() == null;
+				// the break names no state (health shows it on an open port); the log
+				// does
 				this.log.checkAnchor(new AuditLog.Head(audit.logEntries(), audit.logHead()),
-						"state '" + newest.getKey() + "' revision " + newest.getValue().revision());
+						"the version header of revision " + newest.getValue().revision() + " (written "
+								+ newest.getValue().updatedAt() + ")");
+				if (intact && this.log.chainBreak() != null) {
+					logger.error("The anchor the audit log failed is the current version of '{}'", newest.getKey());
+				}
 			});
 	}
 
@@ -397,9 +402,8 @@ public class AuditTrail extends AbstractHealthIndicator
 	}
 
 	private static String currentToken() {
-		Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
-		return (authentication != null && authentication.isAuthenticated()
-				&& !(authentication instanceof AnonymousAuthenticationToken)) ? authentication.getName() : "-";
+		String token = Caller.token();
+		return (token != null) ? token : "-";
 	}
 
 	private static String currentRemote() {
@@ -417,8 +421,7 @@ public class AuditTrail extends AbstractHealthIndicator
 			.withDetail("keyed", this.log.keyed())
 			.withDetail("chainIntact", broken == null);
 		if (broken != null) {
-			// the management port is open: where, but no state's name (the log has it)
-			builder.withDetail("chainBreak", broken.replaceAll("state '[^']*'", "a state"));
+			builder.withDetail("chainBreak", broken);
 		}
 	}
 

@@ -77,9 +77,9 @@ final class WriteMeters {
 			.addKeyValue("state", name)
 			.addKeyValue("outcome", outcome)
 			.addKeyValue("durationMs", nanos / 1_000_000.0);
-		java.security.Principal token = currentToken();
+		String token = Caller.token();
 		if (token != null) {
-			event = event.addKeyValue("token", token.getName());
+			event = event.addKeyValue("token", token);
 		}
 		if (summary != null) {
 			event.addKeyValue("revision", summary.revision())
@@ -100,13 +100,6 @@ final class WriteMeters {
 	 * reason would multiply the series by its buckets; Prometheus cannot mix the two
 	 * under one name either).
 	 */
-	private static java.security.Principal currentToken() {
-		org.springframework.security.core.Authentication authentication = org.springframework.security.core.context.SecurityContextHolder
-			.getContext()
-			.getAuthentication();
-		return (authentication != null && authentication.isAuthenticated()) ? authentication : null;
-	}
-
 	private Timer timer(String operation, String outcome, String reason) {
 		return this.timers.computeIfAbsent(operation + ' ' + outcome + ' ' + reason,
 				(key) -> Timer.builder("statekeeper.state.writes")

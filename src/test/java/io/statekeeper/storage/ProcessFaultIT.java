@@ -58,18 +58,23 @@ class ProcessFaultIT {
 				+ " acknowledged-writes-checked=" + this.acknowledgedChecked + " lost=0");
 	}
 
-	static Stream<Arguments> writeFailpoints() {
+	/** Each step, at each of its n-th calls, halted before and after. */
+	private static List<Arguments> failpoints(List<String> ops, List<Integer> calls) {
 		List<Arguments> points = new ArrayList<>();
-		for (String op : List.of("CREATE", "WRITE", "FORCE", "LINK", "MOVE", "FSYNC_DIR")) {
-			for (int n : List.of(1, 4)) {
+		for (String op : ops) {
+			for (int n : calls) {
 				for (String when : List.of("before", "after")) {
 					points.add(Arguments.of(op, n, when));
 				}
 			}
 		}
-		for (String when : List.of("before", "after")) {
-			points.add(Arguments.of("DELETE", 1, when));
-		}
+		return points;
+	}
+
+	static Stream<Arguments> writeFailpoints() {
+		List<Arguments> points = failpoints(List.of("CREATE", "WRITE", "FORCE", "LINK", "MOVE", "FSYNC_DIR"),
+				List.of(1, 4));
+		points.addAll(failpoints(List.of("DELETE"), List.of(1)));
 		return points.stream();
 	}
 
@@ -88,15 +93,7 @@ class ProcessFaultIT {
 	}
 
 	static Stream<Arguments> lockFailpoints() {
-		List<Arguments> points = new ArrayList<>();
-		for (String op : List.of("CREATE", "WRITE", "FORCE", "MOVE", "FSYNC_DIR", "DELETE")) {
-			for (int n : List.of(1, 3)) {
-				for (String when : List.of("before", "after")) {
-					points.add(Arguments.of(op, n, when));
-				}
-			}
-		}
-		return points.stream();
+		return failpoints(List.of("CREATE", "WRITE", "FORCE", "MOVE", "FSYNC_DIR", "DELETE"), List.of(1, 3)).stream();
 	}
 
 	@ParameterizedTest(name = "halt {2} {0} #{1} of a lock")
