@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 import io.statekeeper.state.StateService;
+import io.statekeeper.storage.StateRepository;
 import io.statekeeper.storage.VersionHeader;
 
 /**
@@ -26,11 +27,19 @@ class AuditRecovery {
 	private record Missing(String state, VersionHeader header) {
 	}
 
-	AuditRecovery(AuditTrail trail, StateService service) {
+	AuditRecovery(AuditTrail trail, StateService service, StateRepository repository) {
+		List<Missing> missing = new ArrayList<>();
+		if (repository.shared()) {
+			// each replica keeps its own log; what every replica wrote is in the shared
+			// store's version rows (who, what, from where), not to be copied into this
+			// log
+			service.recoveredAtStartUp().forEach(trail::recovered);
+			trail.sync();
+			return;
+		}
 		// before anything is re-appended: does the log still hold what the newest
 		// version header says was durable?
 		trail.checkAnchors(service.currentHeaders());
-		List<Missing> missing = new ArrayList<>();
 		service.storedHeaders(trail.lastLogged()).forEach((state, headers) -> {
 			for (VersionHeader header : headers) {
 				if (header.audit() != null) {

@@ -147,6 +147,11 @@ public class AuditTrail extends AbstractHealthIndicator
 
 	@Override
 	public VersionHeader.Audit headerFields(String action) {
+		if (this.repository.shared()) {
+			// replicas share the store, each has its own log: an anchor into this
+			// replica's log would mean nothing to the others
+			return new VersionHeader.Audit(action, currentToken(), currentRemote());
+		}
 		AuditLog.Head anchor = this.log.durableHead();
 		return new VersionHeader.Audit(action, currentToken(), currentRemote(),
 				(anchor.entries() > 0) ? anchor.entries() : null, (anchor.entries() > 0) ? anchor.hash() : null);

@@ -62,8 +62,11 @@ final class StateLocks {
 
 	private final Timer held;
 
+	private final ConflictRetry retry;
+
 	StateLocks(StateRegistry registry, StateRepository repository, Clock clock, Duration lease, MeterRegistry meters,
-			ApplicationEventPublisher events) {
+			ApplicationEventPublisher events, ConflictRetry retry) {
+		this.retry = retry;
 		this.registry = registry;
 		this.repository = repository;
 		this.clock = clock;
@@ -112,10 +115,45 @@ final class StateLocks {
 		return count[0];
 	}
 
-	/** A state's lock now, {@code null} if unlocked (read without waiting). */
+	/**
+	 * A state's lock now, {@code null} if unlocked (read without waiting; with a shared
+	 * store, read through to it).
+	 */
 	StoredLock current(String name) {
+		if (this.repository.shared()) {
+			StateEntry entry = this.registry.get(name);
+			var now = this.repository.reload(name, (entry != null) ? entry.current.version() : null);
+			return (now.lock() != null) ? this.registry.refresh(now, false).heldLock : null;
+		}
 		StateEntry entry = this.registry.get(name);
 		return (entry != null) ? entry.heldLock : null;
+	}
+
+	/**
+	 * Takes a state's writer lock for a lock change; with a shared store, reads the
+	 * state's lock through to it (another replica may have changed it).
+	 */
+	private StateEntry lockEntry(String name) {
+		StateEntry entry = this.registry.lock(name);
+		try {
+			if (this.repository.shared()) {
+				this.registry.refresh(this.repository.reload(name, entry.current.version()), true);
+			}
+			return entry;
+		}
+		catch (RuntimeException ex) {
+			entry.lock.unlock();
+			throw ex;
+		}
+	}
+
+	/**
+	 * What lease times are judged by: a shared store's clock as last read (under the
+	 * writer lock, just read through), else the service's.
+	 */
+	private Instant now(StateEntry entry) {
+		Instant store = entry.storeNow;
+		return (this.repository.shared() && store != null) ? store : this.clock.instant();
 	}
 
 	/**
@@ -146,8 +184,8 @@ final class StateLocks {
 			return;
 		}
 		try {
-			StoredLock renewed = lock.renewedUntil(this.clock.instant().plus(this.lease));
-			this.repository.writeLock(renewed);
+			StoredLock renewed = lock.renewedUntil(now(entry).plus(this.lease));
+			this.repository.writeLock(renewed, lock.id());
 			entry.heldLock = renewed;
 		}
 		catch (StorageException ex) {
@@ -161,13 +199,18 @@ final class StateLocks {
 	 * @throws StateProblemException 423 if another client holds it and its lease runs
 	 */
 	StoredLock acquire(String name, String id, byte[] info) {
-		StateEntry entry = this.registry.lock(name);
+		return this.retry.run(() -> acquireOnce(name, id, info));
+	}
+
+	private StoredLock acquireOnce(String name, String id, byte[] info) {
+		StateEntry entry = lockEntry(name);
 		try {
 			StoredLock lock = entry.heldLock;
-			Instant now = this.clock.instant();
+			Instant now = now(entry);
+			String seen = (lock != null) ? lock.id() : null;
 			if (lock != null && lock.id().equals(id)) {
 				StoredLock renewed = lock.renewedUntil(now.plus(this.lease));
-				this.repository.writeLock(renewed);
+				this.repository.writeLock(renewed, seen);
 				entry.heldLock = renewed;
 				return renewed;
 			}
@@ -176,7 +219,7 @@ final class StateLocks {
 				throw locked(name, lock);
 			}
 			StoredLock taken = new StoredLock(name, id, info, now, now.plus(this.lease));
-			this.repository.writeLock(taken);
+			this.repository.writeLock(taken, seen);
 			entry.heldLock = taken;
 			if (lock != null) {
 				this.outcomes.get("expired").increment();
@@ -203,7 +246,11 @@ final class StateLocks {
 	 * @throws StateProblemException 409 if {@code id} is not the holder's
 	 */
 	StoredLock release(String name, String id) {
-		StateEntry entry = this.registry.lock(name);
+		return this.retry.run(() -> releaseOnce(name, id));
+	}
+
+	private StoredLock releaseOnce(String name, String id) {
+		StateEntry entry = lockEntry(name);
 		try {
 			StoredLock lock = entry.heldLock;
 			if (lock == null) {
@@ -212,9 +259,9 @@ final class StateLocks {
 			if (id != null && !lock.id().equals(id)) {
 				throw fenced(name, id, lock, "unlock");
 			}
-			this.repository.deleteLock(name);
+			this.repository.deleteLock(name, lock.id());
 			entry.heldLock = null;
-			heldUntil(lock, this.clock.instant());
+			heldUntil(lock, now(entry));
 			if (id == null) {
 				this.outcomes.get("forced").increment();
 				logger.warn("Lock of '{}' forced: removed {}", name, describe(lock));

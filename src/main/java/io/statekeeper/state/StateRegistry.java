@@ -12,6 +12,7 @@ import java.util.function.BiConsumer;
 
 import io.statekeeper.storage.LoadedState;
 import io.statekeeper.storage.LoadedState.Condition;
+import io.statekeeper.storage.SharedState;
 import io.statekeeper.storage.StoredLock;
 import io.statekeeper.storage.StoredVersion;
 import io.statekeeper.storage.VersionHeader;
@@ -37,6 +38,26 @@ final class StateRegistry {
 	/** A state as start-up recovery found it. */
 	void load(LoadedState loaded) {
 		this.states.put(loaded.name(), new StateEntry(loaded));
+	}
+
+	/**
+	 * A state as a shared store has it now (another replica may have changed it): its
+	 * current version moves forward, never back, and so does its lock as last seen.
+	 * @param shared what the store has
+	 * @param underLock whether the caller holds the entry's writer lock: only a writer
+	 * moves the revision counter
+	 * @return the state's entry
+	 */
+	StateEntry refresh(SharedState shared, boolean underLock) {
+		LoadedState loaded = shared.state();
+		StateEntry entry = entry(loaded.name());
+		entry.advance(Current.of(loaded));
+		entry.heldLock = shared.lock();
+		entry.storeNow = shared.now();
+		if (underLock && loaded.lastRevision() > entry.lastRevision) {
+			entry.lastRevision = loaded.lastRevision();
+		}
+		return entry;
 	}
 
 	/** A state's entry, created (unlocked) if the name was never used. */
@@ -134,8 +155,16 @@ final class StateRegistry {
 
 	/**
 	 * A state's current version as readers see it: immutable, swapped whole.
+	 *
+	 * @param revision what orders snapshots of one state: the current version's revision
+	 * (a damaged one's counter), 0 for nothing stored
 	 */
-	record Current(StoredVersion version, Condition condition, List<Long> validRevisions) {
+	record Current(StoredVersion version, Condition condition, List<Long> validRevisions, long revision) {
+
+		static Current of(LoadedState loaded) {
+			return new Current(loaded.current(), loaded.condition(), loaded.validRevisions(),
+					(loaded.current() != null) ? loaded.current().header().revision() : loaded.lastRevision());
+		}
 
 		boolean live() {
 			return this.version != null && !this.version.header().deleted();
@@ -180,17 +209,24 @@ final class StateRegistry {
 		volatile StoredLock heldLock;
 
 		/**
+		 * A shared store's clock when this state was last read through to it: what lock
+		 * leases are judged by, so that replicas agree ({@code null} for a store one
+		 * process writes, where the service's clock is used).
+		 */
+		volatile java.time.Instant storeNow;
+
+		/**
 		 * Written under {@link #lock} (after construction); volatile for the list, which
 		 * shows a damaged state's last revision without taking the lock.
 		 */
 		volatile long lastRevision;
 
 		StateEntry(String name) {
-			this.current = new Current(null, Condition.OK, List.of());
+			this.current = new Current(null, Condition.OK, List.of(), 0);
 		}
 
 		StateEntry(LoadedState loaded) {
-			this.current = new Current(loaded.current(), loaded.condition(), loaded.validRevisions());
+			this.current = Current.of(loaded);
 			this.lastRevision = loaded.lastRevision();
 		}
 
@@ -213,7 +249,20 @@ final class StateRegistry {
 		}
 
 		void commit(StoredVersion version) {
-			this.current = new Current(version, Condition.OK, List.of());
+			advance(new Current(version, Condition.OK, List.of(), version.header().revision()));
+		}
+
+		/**
+		 * Makes {@code next} current unless a newer snapshot is: with replicas, a reader
+		 * that read through to the store and a writer that just committed race to
+		 * publish, and what readers see must never go back.
+		 */
+		synchronized void advance(Current next) {
+			Current now = this.current;
+			if (next.revision() > now.revision()
+					|| (next.revision() == now.revision() && (now.version() == null) != (next.version() == null))) {
+				this.current = next;
+			}
 		}
 
 	}

@@ -20,6 +20,8 @@ import io.statekeeper.storage.ChecksummedBody;
 import io.statekeeper.storage.DaemonThreads;
 import io.statekeeper.storage.LoadedState;
 import io.statekeeper.storage.LoadedState.Condition;
+import io.statekeeper.storage.LockFence;
+import io.statekeeper.storage.SharedState;
 import io.statekeeper.storage.StateName;
 import io.statekeeper.storage.StateRepository;
 import io.statekeeper.storage.StorageProperties;
@@ -70,6 +72,9 @@ public class StateService implements AutoCloseable {
 
 	private final WritePath writes;
 
+	/** Whether replicas share the store: then every read reads through to it. */
+	private final boolean shared;
+
 	/** Validates large bodies alongside their writes. */
 	private final java.util.concurrent.ExecutorService validation = DaemonThreads.pool("validation",
 			Math.max(2, Runtime.getRuntime().availableProcessors()));
@@ -93,6 +98,7 @@ public class StateService implements AutoCloseable {
 			WriteAudit audit) {
 		this.versionsKept = properties.backupsKept();
 		this.repository = repository;
+		this.shared = repository.shared();
 		this.validator = validator;
 		this.clock = clock;
 		this.maxStateSize = properties.maxStateSize().toBytes();
@@ -108,10 +114,11 @@ public class StateService implements AutoCloseable {
 						"damaged"));
 			}
 		}
-		this.locks = new StateLocks(this.registry, repository, clock, lockProperties.lease(), registry, events);
+		ConflictRetry retry = new ConflictRetry(registry);
+		this.locks = new StateLocks(this.registry, repository, clock, lockProperties.lease(), registry, events, retry);
 		this.locks.load(repository.loadLocks());
 		this.writes = new WritePath(repository, this.registry, this.locks, audit, events, this.writeMeters, clock,
-				this.versionsKept);
+				this.versionsKept, retry);
 		Gauge.builder("statekeeper.states", this.registry, StateRegistry::countLive)
 			.description("States currently stored")
 			.register(registry);
@@ -191,7 +198,34 @@ public class StateService implements AutoCloseable {
 	 * @return their summaries
 	 */
 	public List<StateSummary> list() {
+		if (this.shared) {
+			this.repository.reloadAll(this::known).forEach((state) -> this.registry.refresh(state, false));
+		}
 		return this.registry.list();
+	}
+
+	/** The version this process holds of a state, {@code null} for none. */
+	private StoredVersion known(String name) {
+		StateEntry entry = this.registry.get(name);
+		return (entry != null) ? entry.current.version() : null;
+	}
+
+	/**
+	 * A state's entry to read from, {@code null} if the name was never stored. With a
+	 * shared store, read through to it first: another replica may have written it.
+	 */
+	private StateEntry readable(String name) {
+		checkName(name);
+		if (!this.shared) {
+			return this.registry.get(name);
+		}
+		SharedState now = this.repository.reload(name, known(name));
+		LoadedState state = now.state();
+		if (state.current() == null && state.condition() == Condition.OK && now.lock() == null) {
+			// never stored here or by any replica (a tombstone is a version)
+			return this.registry.get(name);
+		}
+		return this.registry.refresh(now, false);
 	}
 
 	/**
@@ -212,13 +246,15 @@ public class StateService implements AutoCloseable {
 	}
 
 	/**
-	 * The current version of a state, from memory: never blocks, never touches the disk.
+	 * The current version of a state, from memory: never blocks, never touches the disk
+	 * (with a shared store, one read of its current revision first, and of its bytes when
+	 * another replica replaced them).
 	 * @param name the state's name
 	 * @return the version (header and exact bytes)
 	 * @throws StateProblemException 404 if absent, 503 if damaged
 	 */
 	public StoredVersion get(String name) {
-		StateEntry entry = this.registry.get(checkName(name));
+		StateEntry entry = readable(name);
 		if (entry == null) {
 			throw notFound(name);
 		}
@@ -237,7 +273,7 @@ public class StateService implements AutoCloseable {
 	 * @return the versions
 	 */
 	public List<VersionSummary> versions(String name) {
-		StateEntry entry = this.registry.get(checkName(name));
+		StateEntry entry = readable(name);
 		if (entry == null) {
 			throw notFound(name);
 		}
@@ -265,7 +301,7 @@ public class StateService implements AutoCloseable {
 	 * @return the version
 	 */
 	public StoredVersion version(String name, long revision) {
-		StateEntry entry = this.registry.get(checkName(name));
+		StateEntry entry = readable(name);
 		if (entry == null) {
 			throw notFound(name);
 		}
@@ -309,7 +345,7 @@ public class StateService implements AutoCloseable {
 		byte[] body = checksummed.bytes();
 		return this.writes.write("put", name, precondition, (current) -> current.refuseIfDamaged(name),
 				(entry, current, auditFields, validated) -> this.writes.store(name, checksummed, entry, current,
-						auditFields, validated),
+						auditFields, validated, precondition),
 				() -> PendingValidation.start(this.validator::validate, checkSize(body), this.validation));
 	}
 
@@ -328,8 +364,8 @@ public class StateService implements AutoCloseable {
 		return this.writes.write("put", name, precondition, (current) -> current.refuseIfDamaged(name),
 				(entry, current, auditFields, validated) -> {
 					WriteResult unchanged = TerraformGuard.check(name, incoming[0], body, current);
-					return (unchanged != null) ? unchanged
-							: this.writes.store(name, checksummed, entry, current, auditFields, validated);
+					return (unchanged != null) ? unchanged : this.writes.store(name, checksummed, entry, current,
+							auditFields, validated, precondition);
 				}, () -> {
 					incoming[0] = this.validator.validateTerraform(checkSize(body));
 					return PendingValidation.NONE;
@@ -360,7 +396,8 @@ public class StateService implements AutoCloseable {
 					JsonNode document = StatePatch.parseJson(current.version().body(), "The stored state");
 					byte[] patched = checkSize(StatePatch.MAPPER.writeValueAsBytes(patch[0].apply(document)));
 					this.validator.validate(patched);
-					return this.writes.store(name, ChecksummedBody.of(patched), entry, current, auditFields, validated);
+					return this.writes.store(name, ChecksummedBody.of(patched), entry, current, auditFields, validated,
+							precondition);
 				}, () -> {
 					patch[0] = StatePatch.parse(mediaType, patchBody.bytes());
 					return PendingValidation.NONE;
@@ -404,7 +441,7 @@ public class StateService implements AutoCloseable {
 				throw notFound(name);
 			}
 			VersionHeader header = this.repository.delete(name, current.header(), entry.nextRevision(),
-					this.clock.instant(), auditFields);
+					this.clock.instant(), auditFields, LockFence.of(precondition.lockId()));
 			entry.commit(new StoredVersion(header, new byte[0]));
 			return new WriteResult(StateSummary.of(header), false);
 		}, () -> PendingValidation.NONE);
@@ -422,8 +459,10 @@ public class StateService implements AutoCloseable {
 		return this.writes.write("restore", name, precondition, (current) -> {
 		}, (entry, current, auditFields, validated) -> {
 			StoredVersion source = readRevision(entry, name, revision);
-			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(), source.body(),
-					this.clock.instant(), auditFields);
+			VersionHeader header = this.repository.write(name, current.header(), entry.nextRevision(),
+					ChecksummedBody.of(source.body()), this.clock.instant(), auditFields,
+					LockFence.of(precondition.lockId()), () -> {
+					});
 			entry.commit(new StoredVersion(header, source.body()));
 			logger.info("Restored revision {} of '{}' as revision {}", revision, name, header.revision());
 			return new WriteResult(StateSummary.of(header), !current.live());

@@ -7,6 +7,7 @@ import org.springframework.context.ApplicationEventPublisher;
 import io.statekeeper.state.StateRegistry.Current;
 import io.statekeeper.state.StateRegistry.StateEntry;
 import io.statekeeper.storage.ChecksummedBody;
+import io.statekeeper.storage.LockFence;
 import io.statekeeper.storage.StateRepository;
 import io.statekeeper.storage.StorageException;
 import io.statekeeper.storage.StoredVersion;
@@ -15,10 +16,12 @@ import io.statekeeper.storage.VersionHeader;
 /**
  * The one path every write takes (put, Terraform's put, patch, delete, restore), in one
  * order: name, body checks (validation alongside, for large bodies), the state's writer
- * lock, the state's condition, the client lock, the request's conditions, the write
- * itself, the lease renewal, the audit event in revision order, and the meters and log
- * line whatever the outcome. {@link StateService} says what each kind of write does; this
- * class says in what order and under which lock, in one place.
+ * lock (then, with a store replicas share, a read through to it), the state's condition,
+ * the client lock, the request's conditions, the write itself (all of it tried again on a
+ * shared store's conflict, {@link ConflictRetry}), the lease renewal, the audit event in
+ * revision order, and the meters and log line whatever the outcome. {@link StateService}
+ * says what each kind of write does; this class says in what order and under which lock,
+ * in one place.
  */
 final class WritePath {
 
@@ -38,8 +41,12 @@ final class WritePath {
 
 	private final int versionsKept;
 
+	private final ConflictRetry retry;
+
 	WritePath(StateRepository repository, StateRegistry registry, StateLocks locks, WriteAudit audit,
-			ApplicationEventPublisher events, WriteMeters writeMeters, Clock clock, int versionsKept) {
+			ApplicationEventPublisher events, WriteMeters writeMeters, Clock clock, int versionsKept,
+			ConflictRetry retry) {
+		this.retry = retry;
 		this.repository = repository;
 		this.registry = registry;
 		this.locks = locks;
@@ -66,7 +73,7 @@ final class WritePath {
 			StateService.checkName(name);
 			PendingValidation validated = validation.get();
 			try {
-				result = writeLocked(operation, name, precondition, admission, action, validated);
+				result = this.retry.run(() -> writeLocked(operation, name, precondition, admission, action, validated));
 				published = true;
 				return result;
 			}
@@ -103,6 +110,10 @@ final class WritePath {
 			java.util.function.Consumer<Current> admission, WriteAction action, PendingValidation validated) {
 		StateEntry entry = this.registry.lock(name);
 		try {
+			if (this.repository.shared()) {
+				// another replica may have written it: decide on what the store has now
+				this.registry.refresh(this.repository.reload(name, entry.current.version()), true);
+			}
 			Current current = entry.current;
 			admission.accept(current);
 			this.locks.admitWrite(entry, name, precondition.lockId());
@@ -136,14 +147,14 @@ final class WritePath {
 	 * write that stores a body.
 	 */
 	WriteResult store(String name, ChecksummedBody checksummed, StateEntry entry, Current current,
-			VersionHeader.Audit auditFields, PendingValidation validated) {
+			VersionHeader.Audit auditFields, PendingValidation validated, Precondition precondition) {
 		byte[] body = checksummed.bytes();
 		boolean created = !current.live();
 		long revision = entry.nextRevision();
 		VersionHeader header;
 		try {
 			header = this.repository.write(name, current.header(), revision, checksummed, this.clock.instant(),
-					auditFields, validated::await);
+					auditFields, LockFence.of(precondition.lockId()), validated::await);
 		}
 		catch (StateProblemException invalid) {
 			// refused by the validation that ran alongside, before anything was

@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.stereotype.Repository;
 
 import io.statekeeper.storage.StorageException.Reason;
@@ -38,6 +39,7 @@ import io.statekeeper.storage.StorageException.Reason;
  * {@link StateCipher}, reads versions, and hands writes to the writer.
  */
 @Repository
+@ConditionalOnProperty(prefix = "statekeeper.storage", name = "type", havingValue = "file", matchIfMissing = true)
 public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	private static final byte[] EMPTY = new byte[0];
@@ -152,7 +154,9 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	@Override
 	public VersionHeader write(String name, VersionHeader previous, long revision, ChecksummedBody body,
-			Instant updatedAt, VersionHeader.Audit audit, Runnable beforePublish) {
+			Instant updatedAt, VersionHeader.Audit audit, LockFence fence, Runnable beforePublish) {
+		// one process: the service changes locks and admits writes under one lock, so the
+		// fence has nothing to add
 		if (!this.cipher.active()) {
 			return this.writer.commit(new VersionHeader(VersionFormat.FORMAT, name, revision, body.bytes().length,
 					body.sha256(), updatedAt, false)
@@ -167,7 +171,7 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 
 	@Override
 	public VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt,
-			VersionHeader.Audit audit) {
+			VersionHeader.Audit audit, LockFence fence) {
 		VersionHeader tombstone = new VersionHeader(VersionFormat.FORMAT, name, revision, 0, EMPTY_SHA256, deletedAt,
 				true)
 			.withAudit(audit);
@@ -281,7 +285,8 @@ public class FileStateRepository implements StateRepository, AutoCloseable {
 			free = -1;
 		}
 		return new StorageStatus(this.layout.dataDir(), free, this.minFreeSpace, this.lock.isHeld(),
-				this.writer.readOnlyReason(), this.meters.versionsKept(), this.meters.quarantinedFiles());
+				this.writer.readOnlyReason(), this.meters.versionsKept(), this.meters.quarantinedFiles(), "file",
+				this.lock.isHeld() ? null : "the data-directory lock is not held");
 	}
 
 	// ------------------------------------------------------------------ recovery

@@ -8,52 +8,76 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 import javax.sql.DataSource;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The PostgreSQL engine (#18): the same contract as {@link FileStateRepository}, on the
- * schema of {@code db/migration/postgresql}. A write is one transaction, acknowledged
- * only once COMMIT returned; the state's row is locked ({@code SELECT … FOR UPDATE}) and
- * its current revision compared with the one the caller saw, so two writers can never
- * both commit a revision, whichever process they run in. Every read verifies the SHA-256
- * of the bytes it returns; a row that no longer matches is reported as damaged, never
- * served.
- *
- * <p>
- * Not yet selectable: {@code statekeeper.storage.type}, the service's reads across
- * replicas, encryption at rest and the audit log in the database are the next steps of
- * #18. It is tested against a real server by the same contract tests as the file engine.
+ * The PostgreSQL engine ({@code statekeeper.storage.type=postgresql}): the same contract
+ * as {@link FileStateRepository}, on the schema of {@code db/migration/postgresql}, for
+ * any number of replicas on one database ({@link #shared()}).
+ * <ul>
+ * <li>A write is one transaction, acknowledged only once COMMIT returned. It locks its
+ * state's row ({@code SELECT … FOR UPDATE}), the one mutex per state every replica takes,
+ * and compares the current revision and the client lock with what the caller saw
+ * ({@link LockFence}): two replicas can never both commit a revision, and a write
+ * admitted under a lock another replica has since changed is refused
+ * ({@link StorageException.Reason#CONFLICT}, nothing committed).</li>
+ * <li>Lock changes take the same row lock and compare the lock they replace.</li>
+ * <li>Every read verifies the SHA-256 of the bytes it returns ({@link PostgresVersions});
+ * a row that no longer matches is reported as damaged, never served.</li>
+ * <li>Lease times are judged by the database's clock ({@link SharedState#now()}), the one
+ * clock all replicas share.</li>
+ * <li>Any SQL failure is a {@link StorageException}: a database that does not answer is
+ * {@link StorageException.Reason#IO_ERROR} (503 {@code storage-unavailable}), a
+ * serialization failure or deadlock {@link StorageException.Reason#CONFLICT}, retried by
+ * the service.</li>
+ * </ul>
  */
 public class PostgresStateRepository implements StateRepository {
 
 	private static final Logger logger = LoggerFactory.getLogger(PostgresStateRepository.class);
 
-	private static final JsonMapper MAPPER = JsonMapper.builder().build();
-
 	private final DataSource dataSource;
 
 	private final int versionsKept;
 
+	private final PostgresVersions versions;
+
 	private volatile VersionRetention retention = VersionRetention.NONE;
 
 	public PostgresStateRepository(DataSource dataSource, StorageProperties properties) {
+		this(dataSource, properties, StateCipher.none());
+	}
+
+	public PostgresStateRepository(DataSource dataSource, StorageProperties properties, StateCipher cipher) {
 		this.dataSource = dataSource;
 		this.versionsKept = properties.backupsKept();
+		this.versions = new PostgresVersions(cipher);
+	}
+
+	@Override
+	public boolean shared() {
+		return true;
 	}
 
 	/** Runs one transaction; any SQL failure is a storage failure, nothing committed. */
-	private <T> T transaction(String action, SqlWork<T> work) {
+	private <T> T transaction(String action, boolean readOnly, SqlWork<T> work) {
 		try (Connection connection = this.dataSource.getConnection()) {
 			connection.setAutoCommit(false);
+			if (readOnly) {
+				// one snapshot for every statement: a state, its version and its lock
+				// as they were at one moment
+				connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+				connection.setReadOnly(true);
+			}
 			try {
 				T result = work.run(connection);
 				connection.commit();
@@ -65,9 +89,29 @@ public class PostgresStateRepository implements StateRepository {
 			}
 		}
 		catch (SQLException ex) {
-			throw new StorageException(StorageException.Reason.IO_ERROR,
-					"Could not " + action + " (PostgreSQL " + ex.getSQLState() + "): " + ex.getMessage(), ex);
+			throw failure(action, ex);
 		}
+	}
+
+	private <T> T transaction(String action, SqlWork<T> work) {
+		return transaction(action, false, work);
+	}
+
+	/**
+	 * A serialization failure ({@code 40001}), a deadlock ({@code 40P01}) or a revision
+	 * another replica inserted first ({@code 23505}) is a conflict: nothing was
+	 * committed, and trying again on what is current now will do. Anything else (the
+	 * server gone, restarting, refusing connections, the pool timing out) is the store
+	 * being unavailable.
+	 */
+	static StorageException failure(String action, SQLException ex) {
+		String state = (ex.getSQLState() != null) ? ex.getSQLState() : "";
+		StorageException.Reason reason = switch (state) {
+			case "40001", "40P01", "23505" -> StorageException.Reason.CONFLICT;
+			default -> StorageException.Reason.IO_ERROR;
+		};
+		return new StorageException(reason, "Could not " + action + " (PostgreSQL "
+				+ (state.isEmpty() ? "unavailable" : state) + "): " + ex.getMessage(), ex);
 	}
 
 	private static void rollbackQuietly(Connection connection) {
@@ -90,112 +134,104 @@ public class PostgresStateRepository implements StateRepository {
 
 	@Override
 	public List<LoadedState> loadAll() {
-		return transaction("load the states", (connection) -> {
-			List<LoadedState> states = new ArrayList<>();
+		return reloadAll((name) -> null).stream()
+			.map(SharedState::state)
+			.filter((state) -> state.current() != null || state.condition() != LoadedState.Condition.OK)
+			.toList();
+	}
+
+	@Override
+	public SharedState reload(String name, StoredVersion known) {
+		return transaction("read '" + name + "'", true, (connection) -> {
+			Instant now = now(connection);
+			StoredLock lock = lock(connection, name, now);
+			try (PreparedStatement select = connection
+				.prepareStatement("SELECT last_revision, current_revision FROM states WHERE name = ?")) {
+				select.setString(1, name);
+				try (ResultSet row = select.executeQuery()) {
+					if (!row.next()) {
+						return new SharedState(never(name), lock, now);
+					}
+					return new SharedState(state(connection, name, row.getLong(1), revision(row, 2), known), lock, now);
+				}
+			}
+		});
+	}
+
+	@Override
+	public List<SharedState> reloadAll(Function<String, StoredVersion> known) {
+		return transaction("load the states", true, (connection) -> {
+			Instant now = now(connection);
+			Map<String, StoredLock> locks = locks(connection, now);
+			List<SharedState> states = new ArrayList<>();
 			try (PreparedStatement select = connection
 				.prepareStatement("SELECT name, last_revision, current_revision FROM states ORDER BY name");
 					ResultSet rows = select.executeQuery()) {
 				while (rows.next()) {
 					String name = rows.getString(1);
-					long last = rows.getLong(2);
-					long current = rows.getLong(3);
-					if (rows.wasNull()) {
-						continue;
-					}
-					StoredVersion version = read(connection, name, current);
-					if (version != null) {
-						states.add(new LoadedState(name, version, last, LoadedState.Condition.OK, List.of(), false));
-					}
-					else {
-						List<Long> valid = validRevisions(connection, name, current);
-						logger.warn("The current version of '{}' (revision {}) failed verification", name, current);
-						states.add(new LoadedState(name, null, last,
-								valid.isEmpty() ? LoadedState.Condition.UNRECOVERABLE : LoadedState.Condition.HELD,
-								valid, false));
-					}
+					LoadedState state = state(connection, name, rows.getLong(2), revision(rows, 3), known.apply(name));
+					states.add(new SharedState(state, locks.remove(name), now));
 				}
 			}
+			locks.forEach((name, lock) -> states.add(new SharedState(never(name), lock, now)));
 			return states;
 		});
 	}
 
-	private List<Long> validRevisions(Connection connection, String name, long except) throws SQLException {
+	/** A name with nothing ever stored (a lock, perhaps). */
+	private static LoadedState never(String name) {
+		return new LoadedState(name, null, 0, LoadedState.Condition.OK, List.of(), false);
+	}
+
+	private LoadedState state(Connection connection, String name, long last, Long current, StoredVersion known)
+			throws SQLException {
+		if (current == null) {
+			return new LoadedState(name, null, last, LoadedState.Condition.OK, List.of(), false);
+		}
+		StoredVersion version = (known != null && known.header().revision() == current) ? known
+				: this.versions.read(connection, name, current);
+		if (version != null) {
+			return new LoadedState(name, version, last, LoadedState.Condition.OK, List.of(), false);
+		}
 		List<Long> valid = new ArrayList<>();
-		for (VersionHeader header : headers(connection, name, except)) {
-			if (read(connection, name, header.revision()) != null) {
+		for (VersionHeader header : PostgresVersions.headers(connection, name, current)) {
+			if (this.versions.read(connection, name, header.revision()) != null) {
 				valid.add(header.revision());
 			}
 		}
-		return valid;
+		logger.warn("The current version of '{}' (revision {}) failed verification", name, current);
+		return new LoadedState(name, null, last,
+				valid.isEmpty() ? LoadedState.Condition.UNRECOVERABLE : LoadedState.Condition.HELD, valid, false);
 	}
 
-	/** A version, verified; {@code null} if it is missing or does not verify. */
-	private static StoredVersion read(Connection connection, String name, long revision) throws SQLException {
-		try (PreparedStatement select = connection.prepareStatement("SELECT deleted, body, sha256, size, updated_at, "
-				+ "audit FROM versions WHERE name = ? AND revision = ?")) {
-			select.setString(1, name);
-			select.setLong(2, revision);
-			try (ResultSet row = select.executeQuery()) {
-				if (!row.next()) {
-					return null;
-				}
-				byte[] body = row.getBytes(2);
-				String sha256 = row.getString(3);
-				if (body.length != row.getLong(4) || !sha256.equals(sha256(body))) {
-					return null;
-				}
-				VersionHeader header = new VersionHeader(VersionFormat.FORMAT, name, revision, body.length, sha256,
-						row.getTimestamp(5).toInstant(), row.getBoolean(1))
-					.withAudit(audit(row.getString(6)));
-				return new StoredVersion(header, body);
-			}
+	private static Long revision(ResultSet row, int column) throws SQLException {
+		long value = row.getLong(column);
+		return row.wasNull() ? null : value;
+	}
+
+	private static Instant now(Connection connection) throws SQLException {
+		try (PreparedStatement select = connection.prepareStatement("SELECT statement_timestamp()");
+				ResultSet row = select.executeQuery()) {
+			row.next();
+			return row.getTimestamp(1).toInstant();
 		}
-	}
-
-	private static VersionHeader.Audit audit(String json) {
-		return (json != null) ? MAPPER.readValue(json, VersionHeader.Audit.class) : null;
 	}
 
 	@Override
 	public List<VersionHeader> versions(String name) {
-		return transaction("list the versions of '" + name + "'", (connection) -> {
+		return transaction("list the versions of '" + name + "'", true, (connection) -> {
 			Long current = currentRevision(connection, name);
-			return (current != null) ? headers(connection, name, current) : List.of();
+			return (current != null) ? PostgresVersions.headers(connection, name, current) : List.of();
 		});
-	}
-
-	private static List<VersionHeader> headers(Connection connection, String name, long except) throws SQLException {
-		List<VersionHeader> headers = new ArrayList<>();
-		try (PreparedStatement select = connection.prepareStatement("SELECT revision, deleted, sha256, size, "
-				+ "updated_at FROM versions WHERE name = ? AND revision <> ? ORDER BY revision DESC")) {
-			select.setString(1, name);
-			select.setLong(2, except);
-			try (ResultSet rows = select.executeQuery()) {
-				while (rows.next()) {
-					headers.add(new VersionHeader(VersionFormat.FORMAT, name, rows.getLong(1), rows.getLong(4),
-							rows.getString(3), rows.getTimestamp(5).toInstant(), rows.getBoolean(2)));
-				}
-			}
-		}
-		return headers;
 	}
 
 	@Override
 	public StoredVersion readVersion(String name, long revision) {
-		return transaction("read revision " + revision + " of '" + name + "'", (connection) -> {
-			boolean exists;
-			try (PreparedStatement select = connection
-				.prepareStatement("SELECT 1 FROM versions WHERE name = ? AND revision = ?")) {
-				select.setString(1, name);
-				select.setLong(2, revision);
-				try (ResultSet row = select.executeQuery()) {
-					exists = row.next();
-				}
-			}
-			if (!exists) {
+		return transaction("read revision " + revision + " of '" + name + "'", true, (connection) -> {
+			if (!PostgresVersions.exists(connection, name, revision)) {
 				return null;
 			}
-			StoredVersion version = read(connection, name, revision);
+			StoredVersion version = this.versions.read(connection, name, revision);
 			if (version == null) {
 				throw new StorageException(StorageException.Reason.CORRUPT,
 						"Revision " + revision + " of '" + name + "' failed its checksum");
@@ -208,73 +244,84 @@ public class PostgresStateRepository implements StateRepository {
 
 	@Override
 	public VersionHeader write(String name, VersionHeader previous, long revision, ChecksummedBody body,
-			Instant updatedAt, VersionHeader.Audit audit, Runnable beforePublish) {
-		VersionHeader header = new VersionHeader(VersionFormat.FORMAT, StateName.require(name), revision,
-				body.bytes().length, body.sha256(), updatedAt, false)
-			.withAudit(audit);
-		return commit(header, body.bytes(), previous, beforePublish);
+			Instant updatedAt, VersionHeader.Audit audit, LockFence fence, Runnable beforePublish) {
+		StateName.require(name);
+		return transaction("write revision " + revision + " of '" + name + "'", (connection) -> {
+			Row row = lockRow(connection, name);
+			checkUnchanged(connection, name, row, previous, revision, fence);
+			VersionHeader header = this.versions.insert(connection, name, revision, body, updatedAt, false, audit);
+			commit(connection, name, row, header, beforePublish);
+			return header;
+		});
 	}
 
 	@Override
 	public VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt,
-			VersionHeader.Audit audit) {
-		byte[] empty = new byte[0];
-		VersionHeader header = new VersionHeader(VersionFormat.FORMAT, StateName.require(name), revision, 0,
-				sha256(empty), deletedAt, true)
-			.withAudit(audit);
-		return commit(header, empty, previous, () -> {
+			VersionHeader.Audit audit, LockFence fence) {
+		StateName.require(name);
+		return transaction("delete '" + name + "' as revision " + revision, (connection) -> {
+			Row row = lockRow(connection, name);
+			checkUnchanged(connection, name, row, previous, revision, fence);
+			VersionHeader header = this.versions.insert(connection, name, revision, ChecksummedBody.of(new byte[0]),
+					deletedAt, true, audit);
+			commit(connection, name, row, header, () -> {
+			});
+			return header;
 		});
 	}
 
-	private VersionHeader commit(VersionHeader header, byte[] body, VersionHeader previous, Runnable beforePublish) {
-		String name = header.name();
-		return transaction("write revision " + header.revision() + " of '" + name + "'", (connection) -> {
-			try (PreparedStatement insert = connection.prepareStatement(
-					"INSERT INTO states (name, last_revision) VALUES (?, 0) ON CONFLICT (name) DO NOTHING")) {
-				insert.setString(1, name);
-				insert.executeUpdate();
+	/** A state's row as its writer found it, locked until the transaction ends. */
+	private record Row(long last, Long current) {
+	}
+
+	/**
+	 * Locks a state's row (creating it for a new name): the one mutex per state that
+	 * every replica's writes and lock changes take.
+	 */
+	private static Row lockRow(Connection connection, String name) throws SQLException {
+		try (PreparedStatement insert = connection
+			.prepareStatement("INSERT INTO states (name, last_revision) VALUES (?, 0) ON CONFLICT (name) DO NOTHING")) {
+			insert.setString(1, name);
+			insert.executeUpdate();
+		}
+		try (PreparedStatement select = connection
+			.prepareStatement("SELECT last_revision, current_revision FROM states WHERE name = ? FOR UPDATE")) {
+			select.setString(1, name);
+			try (ResultSet row = select.executeQuery()) {
+				row.next();
+				return new Row(row.getLong(1), revision(row, 2));
 			}
-			long last;
-			Long current;
-			try (PreparedStatement select = connection
-				.prepareStatement("SELECT last_revision, current_revision FROM states WHERE name = ? FOR UPDATE")) {
-				select.setString(1, name);
-				try (ResultSet row = select.executeQuery()) {
-					row.next();
-					last = row.getLong(1);
-					long value = row.getLong(2);
-					current = row.wasNull() ? null : value;
-				}
+		}
+	}
+
+	private static void checkUnchanged(Connection connection, String name, Row row, VersionHeader previous,
+			long revision, LockFence fence) throws SQLException {
+		Long expected = (previous != null) ? previous.revision() : null;
+		if (!Objects.equals(row.current(), expected) || revision <= row.last()) {
+			throw new StorageException(StorageException.Reason.CONFLICT, "'" + name + "' changed underneath: its "
+					+ "current revision is " + row.current() + ", this write expected " + expected);
+		}
+		if (fence.checked()) {
+			String held = lockId(connection, name);
+			if (!Objects.equals(held, fence.lockId())) {
+				throw new StorageException(StorageException.Reason.CONFLICT, "The lock of '" + name + "' changed "
+						+ "underneath: it is " + held + ", this write was admitted under " + fence.lockId());
 			}
-			Long expected = (previous != null) ? previous.revision() : null;
-			if (!java.util.Objects.equals(current, expected) || header.revision() <= last) {
-				throw new StorageException(StorageException.Reason.IO_ERROR, "'" + name + "' changed underneath: "
-						+ "its current revision is " + current + ", this write expected " + expected);
-			}
-			try (PreparedStatement insert = connection.prepareStatement("INSERT INTO versions (name, revision, "
-					+ "deleted, body, sha256, size, updated_at, audit) VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb)")) {
-				insert.setString(1, name);
-				insert.setLong(2, header.revision());
-				insert.setBoolean(3, header.deleted());
-				insert.setBytes(4, body);
-				insert.setString(5, header.sha256());
-				insert.setLong(6, body.length);
-				insert.setTimestamp(7, Timestamp.from(header.updatedAt()));
-				insert.setString(8, (header.audit() != null) ? MAPPER.writeValueAsString(header.audit()) : null);
-				insert.executeUpdate();
-			}
-			try (PreparedStatement update = connection
-				.prepareStatement("UPDATE states SET last_revision = ?, current_revision = ? WHERE name = ?")) {
-				update.setLong(1, header.revision());
-				update.setLong(2, header.revision());
-				update.setString(3, name);
-				update.executeUpdate();
-			}
-			prune(connection, name, header.revision());
-			// the caller's last word, before anything is published: a throw rolls back
-			beforePublish.run();
-			return header;
-		});
+		}
+	}
+
+	private void commit(Connection connection, String name, Row row, VersionHeader header, Runnable beforePublish)
+			throws SQLException {
+		try (PreparedStatement update = connection
+			.prepareStatement("UPDATE states SET last_revision = ?, current_revision = ? WHERE name = ?")) {
+			update.setLong(1, header.revision());
+			update.setLong(2, header.revision());
+			update.setString(3, name);
+			update.executeUpdate();
+		}
+		prune(connection, name, header.revision());
+		// the caller's last word, before anything is published: a throw rolls back
+		beforePublish.run();
 	}
 
 	/**
@@ -300,11 +347,7 @@ public class PostgresStateRepository implements StateRepository {
 			.prepareStatement("SELECT current_revision FROM states WHERE name = ?")) {
 			select.setString(1, name);
 			try (ResultSet row = select.executeQuery()) {
-				if (!row.next()) {
-					return null;
-				}
-				long value = row.getLong(1);
-				return row.wasNull() ? null : value;
+				return row.next() ? revision(row, 1) : null;
 			}
 		}
 	}
@@ -313,53 +356,109 @@ public class PostgresStateRepository implements StateRepository {
 
 	@Override
 	public Map<String, StoredLock> loadLocks() {
-		return transaction("load the locks", (connection) -> {
-			Map<String, StoredLock> locks = new TreeMap<>();
-			try (PreparedStatement select = connection
-				.prepareStatement("SELECT name, id, info, sha256, acquired_at, expires_at FROM locks");
-					ResultSet rows = select.executeQuery()) {
-				while (rows.next()) {
-					String name = rows.getString(1);
-					byte[] info = rows.getBytes(3);
-					if (!sha256(info).equals(rows.getString(4))) {
-						logger.warn("The lock of '{}' failed verification; it is held by '{}'", name,
-								StoredLock.DAMAGED_ID);
-						locks.put(name, StoredLock.damaged(name, Instant.now()));
-						continue;
-					}
-					locks.put(name, new StoredLock(name, rows.getString(2), info, rows.getTimestamp(5).toInstant(),
-							rows.getTimestamp(6).toInstant()));
-				}
+		return transaction("load the locks", true, (connection) -> locks(connection, now(connection)));
+	}
+
+	private static Map<String, StoredLock> locks(Connection connection, Instant now) throws SQLException {
+		Map<String, StoredLock> locks = new TreeMap<>();
+		try (PreparedStatement select = connection
+			.prepareStatement("SELECT name, id, info, sha256, acquired_at, expires_at FROM locks");
+				ResultSet rows = select.executeQuery()) {
+			while (rows.next()) {
+				locks.put(rows.getString(1), lock(rows, now));
 			}
-			return locks;
-		});
+		}
+		return locks;
+	}
+
+	private static StoredLock lock(Connection connection, String name, Instant now) throws SQLException {
+		try (PreparedStatement select = connection
+			.prepareStatement("SELECT name, id, info, sha256, acquired_at, expires_at FROM locks WHERE name = ?")) {
+			select.setString(1, name);
+			try (ResultSet row = select.executeQuery()) {
+				return row.next() ? lock(row, now) : null;
+			}
+		}
+	}
+
+	/** A lock row, verified: a damaged one is a lock no client holds, never no lock. */
+	private static StoredLock lock(ResultSet row, Instant now) throws SQLException {
+		String name = row.getString(1);
+		byte[] info = row.getBytes(3);
+		if (!Sha256.hex(info).equals(row.getString(4))) {
+			logger.warn("The lock of '{}' failed verification; it is held by '{}'", name, StoredLock.DAMAGED_ID);
+			return StoredLock.damaged(name, now);
+		}
+		return new StoredLock(name, row.getString(2), info, row.getTimestamp(5).toInstant(),
+				row.getTimestamp(6).toInstant());
+	}
+
+	private static String lockId(Connection connection, String name) throws SQLException {
+		try (PreparedStatement select = connection
+			.prepareStatement("SELECT id, info, sha256 FROM locks WHERE name = ?")) {
+			select.setString(1, name);
+			try (ResultSet row = select.executeQuery()) {
+				if (!row.next()) {
+					return null;
+				}
+				return Sha256.hex(row.getBytes(2)).equals(row.getString(3)) ? row.getString(1) : StoredLock.DAMAGED_ID;
+			}
+		}
 	}
 
 	@Override
 	public void writeLock(StoredLock lock) {
-		transaction("write the lock of '" + lock.name() + "'", (connection) -> {
-			try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO locks (name, id, info, sha256, "
-					+ "acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-					+ "id = EXCLUDED.id, info = EXCLUDED.info, sha256 = EXCLUDED.sha256, "
-					+ "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at")) {
-				upsert.setString(1, StateName.require(lock.name()));
-				upsert.setString(2, lock.id());
-				upsert.setBytes(3, lock.info());
-				upsert.setString(4, sha256(lock.info()));
-				upsert.setTimestamp(5, Timestamp.from(lock.acquiredAt()));
-				upsert.setTimestamp(6, Timestamp.from(lock.expiresAt()));
-				upsert.executeUpdate();
-			}
-			return null;
-		});
+		changeLock(lock.name(), false, null, lock);
+	}
+
+	@Override
+	public void writeLock(StoredLock lock, String expectedId) {
+		changeLock(lock.name(), true, expectedId, lock);
 	}
 
 	@Override
 	public void deleteLock(String name) {
-		transaction("remove the lock of '" + name + "'", (connection) -> {
-			try (PreparedStatement delete = connection.prepareStatement("DELETE FROM locks WHERE name = ?")) {
-				delete.setString(1, name);
-				delete.executeUpdate();
+		changeLock(name, false, null, null);
+	}
+
+	@Override
+	public void deleteLock(String name, String expectedId) {
+		changeLock(name, true, expectedId, null);
+	}
+
+	/**
+	 * Writes ({@code lock} not null) or removes a state's lock under its row lock, if
+	 * {@code compare}, only when the lock is still {@code expectedId}.
+	 */
+	private void changeLock(String name, boolean compare, String expectedId, StoredLock lock) {
+		StateName.require(name);
+		transaction(((lock != null) ? "write" : "remove") + " the lock of '" + name + "'", (connection) -> {
+			lockRow(connection, name);
+			if (compare) {
+				String held = lockId(connection, name);
+				if (!Objects.equals(held, expectedId)) {
+					throw new StorageException(StorageException.Reason.CONFLICT,
+							"The lock of '" + name + "' changed underneath: it is " + held + ", not " + expectedId);
+				}
+			}
+			if (lock == null) {
+				try (PreparedStatement delete = connection.prepareStatement("DELETE FROM locks WHERE name = ?")) {
+					delete.setString(1, name);
+					delete.executeUpdate();
+				}
+				return null;
+			}
+			try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO locks (name, id, info, sha256, "
+					+ "acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+					+ "id = EXCLUDED.id, info = EXCLUDED.info, sha256 = EXCLUDED.sha256, "
+					+ "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at")) {
+				upsert.setString(1, name);
+				upsert.setString(2, lock.id());
+				upsert.setBytes(3, lock.info());
+				upsert.setString(4, Sha256.hex(lock.info()));
+				upsert.setTimestamp(5, Timestamp.from(lock.acquiredAt()));
+				upsert.setTimestamp(6, Timestamp.from(lock.expiresAt()));
+				upsert.executeUpdate();
 			}
 			return null;
 		});
@@ -372,13 +471,23 @@ public class PostgresStateRepository implements StateRepository {
 		this.retention = retention;
 	}
 
+	/**
+	 * Readiness: whether the database answers now (within 2 s). Kept versions are not
+	 * counted here (that would scan the table at every probe): {@code -1}.
+	 */
 	@Override
 	public StorageStatus status() {
-		return new StorageStatus(Path.of("postgresql"), -1, 0, true, null, 0, 0);
-	}
-
-	private static String sha256(byte[] bytes) {
-		return HexFormat.of().formatHex(Sha256.digest().digest(bytes));
+		String unavailable = null;
+		try (Connection connection = this.dataSource.getConnection()) {
+			if (!connection.isValid(2)) {
+				unavailable = "the database does not answer";
+			}
+		}
+		catch (SQLException ex) {
+			unavailable = "the database does not answer (" + ex.getSQLState() + ")";
+		}
+		return new StorageStatus(Path.of("postgresql"), -1, 0, unavailable == null, null, -1, 0, "postgresql",
+				unavailable);
 	}
 
 }

@@ -16,8 +16,9 @@ import java.util.Map;
  * <li>callers serialize calls for one state name (one writer per state); calls for
  * different names may run in parallel.</li>
  * </ul>
- * The first implementation is {@link FileStateRepository}; a PostgreSQL one is planned
- * for running several replicas.
+ * Two implementations: {@link FileStateRepository} (one process, one data directory) and
+ * {@link PostgresStateRepository} (any number of replicas on one database, a
+ * {@link #shared()} store).
  */
 public interface StateRepository {
 
@@ -43,19 +44,23 @@ public interface StateRepository {
 	 */
 	default VersionHeader write(String name, VersionHeader previous, long revision, byte[] body, Instant updatedAt,
 			VersionHeader.Audit audit) {
-		return write(name, previous, revision, ChecksummedBody.of(body), updatedAt, audit, () -> {
+		return write(name, previous, revision, ChecksummedBody.of(body), updatedAt, audit, LockFence.NONE, () -> {
 		});
 	}
 
 	/**
 	 * {@link #write(String, VersionHeader, long, byte[], Instant, VersionHeader.Audit)}
-	 * with the body's checksum already known (computed while the body arrived) and a last
-	 * word: {@code beforePublish} runs once the new version is written and verified but
-	 * before anything is published; if it throws, the write is abandoned, the disk is
-	 * left as it was, and its exception is rethrown as it is.
+	 * with the body's checksum already known (computed while the body arrived), the lock
+	 * the write was admitted under ({@link LockFence}, checked by a shared store) and a
+	 * last word: {@code beforePublish} runs once the new version is written and verified
+	 * but before anything is published; if it throws, the write is abandoned, the store
+	 * is left as it was, and its exception is rethrown as it is.
+	 * @throws StorageException with reason {@link StorageException.Reason#CONFLICT} if a
+	 * shared store's state (or its lock) is no longer what the caller saw: nothing was
+	 * committed
 	 */
 	VersionHeader write(String name, VersionHeader previous, long revision, ChecksummedBody body, Instant updatedAt,
-			VersionHeader.Audit audit, Runnable beforePublish);
+			VersionHeader.Audit audit, LockFence fence, Runnable beforePublish);
 
 	/**
 	 * {@link #write(String, VersionHeader, long, byte[], Instant, VersionHeader.Audit)}
@@ -77,14 +82,14 @@ public interface StateRepository {
 	 * @throws StorageException if the deletion was not made durable
 	 */
 	VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt,
-			VersionHeader.Audit audit);
+			VersionHeader.Audit audit, LockFence fence);
 
 	/**
-	 * {@link #delete(String, VersionHeader, long, Instant, VersionHeader.Audit)} with no
-	 * audit fields.
+	 * {@link #delete(String, VersionHeader, long, Instant, VersionHeader.Audit, LockFence)}
+	 * with no audit fields and no lock rule.
 	 */
 	default VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt) {
-		return delete(name, previous, revision, deletedAt, null);
+		return delete(name, previous, revision, deletedAt, null, LockFence.NONE);
 	}
 
 	/**
@@ -127,6 +132,65 @@ public interface StateRepository {
 	 * @throws StorageException if the removal was not made durable
 	 */
 	void deleteLock(String name);
+
+	/**
+	 * {@link #writeLock(StoredLock)} only if the state's lock is still the one the caller
+	 * saw: a compare-and-set that a shared store needs, since another replica may change
+	 * the lock meanwhile (a store one process writes has nothing to compare).
+	 * @param lock the lock
+	 * @param expectedId the id of the lock the caller saw, {@code null} if it saw none
+	 * @throws StorageException with reason {@link StorageException.Reason#CONFLICT} if
+	 * the lock changed: nothing was written
+	 */
+	default void writeLock(StoredLock lock, String expectedId) {
+		writeLock(lock);
+	}
+
+	/**
+	 * {@link #deleteLock(String)} only if the state's lock is still {@code expectedId}.
+	 * @param name the state
+	 * @param expectedId the id of the lock the caller saw
+	 * @throws StorageException with reason {@link StorageException.Reason#CONFLICT} if
+	 * the lock changed: nothing was removed
+	 */
+	default void deleteLock(String name, String expectedId) {
+		deleteLock(name);
+	}
+
+	/**
+	 * Whether other processes write this store too: replicas on one database. The service
+	 * then reads a state through to the store ({@link #reload}) before it serves or
+	 * writes it, instead of trusting what it holds in memory, and the store checks every
+	 * write's revision and lock ({@link LockFence}) in the write's own transaction.
+	 * @return {@code true} for a shared store
+	 */
+	default boolean shared() {
+		return false;
+	}
+
+	/**
+	 * A shared store's state as it is now.
+	 * @param name the state's name
+	 * @param known the version the caller holds, or {@code null}: returned as it is (its
+	 * bytes not read again) while it is still current
+	 * @return the state, its lock and the store's clock; a name the store never had comes
+	 * back with no version, revision 0 (and perhaps a lock)
+	 * @throws StorageException if the store cannot be read
+	 */
+	default SharedState reload(String name, StoredVersion known) {
+		throw new UnsupportedOperationException("Only a shared store is read through");
+	}
+
+	/**
+	 * Every state of a shared store as it is now, for the list.
+	 * @param known per name, the version the caller holds ({@code null} for none): reused
+	 * while it is still current
+	 * @return the states (locks included), by name
+	 * @throws StorageException if the store cannot be read
+	 */
+	default List<SharedState> reloadAll(java.util.function.Function<String, StoredVersion> known) {
+		throw new UnsupportedOperationException("Only a shared store is read through");
+	}
 
 	/**
 	 * Which kept versions pruning must leave for now, beyond backups-kept (the audit

@@ -57,7 +57,14 @@ public class StorageException extends RuntimeException {
 		STORE_DEGRADED("store-degraded"),
 
 		/** A stored file failed verification when read. */
-		CORRUPT("corrupt");
+		CORRUPT("corrupt"),
+
+		/**
+		 * Another process changed the state (or its lock) first, in a store replicas
+		 * share, or the database gave up a transaction (serialization failure, deadlock):
+		 * nothing was committed, and the service tries again on what is current now.
+		 */
+		CONFLICT("conflict");
 
 		private final String tag;
 

@@ -29,13 +29,17 @@ import org.springframework.validation.annotation.Validated;
  * @param maxBodyMemory how many bytes of request bodies are held at once; a PUT that
  * finds no room within {@code lockTimeout} is refused with 503. Unset: a quarter of the
  * heap, and at least {@code maxStateSize}
+ * @param type where states are kept: {@code file} (the data directory, the default) or
+ * {@code postgresql} (the database of {@code spring.datasource.*}, shared by any number
+ * of replicas; the data directory then holds only this replica's audit log)
  */
 @ConfigurationProperties("statekeeper.storage")
 @Validated
 public record StorageProperties(@NotNull @DefaultValue("./data") Path dataDir,
 		@Min(0) @Max(1000) @DefaultValue("5") int backupsKept, @NotNull @DefaultValue("32MB") DataSize maxStateSize,
 		@NotNull @DefaultValue("64MB") DataSize minFreeSpace, @NotNull @DefaultValue("10s") Duration lockTimeout,
-		@NotNull @DefaultValue("hold") OnCorruption onCorruption, DataSize maxBodyMemory) {
+		@NotNull @DefaultValue("hold") OnCorruption onCorruption, DataSize maxBodyMemory,
+		@NotNull @DefaultValue("file") Type type) {
 
 	public StorageProperties {
 		if (maxStateSize != null && (maxStateSize.toBytes() < 1 || maxStateSize.toBytes() > 1L << 30)) {
@@ -53,6 +57,19 @@ public record StorageProperties(@NotNull @DefaultValue("./data") Path dataDir,
 		if (lockTimeout != null && (lockTimeout.isNegative() || lockTimeout.isZero())) {
 			throw new IllegalArgumentException("statekeeper.storage.lock-timeout must be positive, was " + lockTimeout);
 		}
+	}
+
+	/**
+	 * Where states are kept.
+	 */
+	public enum Type {
+
+		/** One data directory, one process: nothing to set up. */
+		FILE,
+
+		/** A PostgreSQL database that any number of replicas share. */
+		POSTGRESQL
+
 	}
 
 	/**

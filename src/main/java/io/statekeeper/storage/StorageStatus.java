@@ -12,8 +12,11 @@ import java.nio.file.Path;
  * @param readOnlyReason why the store refuses writes, or {@code null} if it accepts them
  * @param versionsKept how many earlier versions are kept on disk, over all states
  * @param quarantined how many damaged files were moved to quarantine by this process
+ * @param engine {@code file} or {@code postgresql}
+ * @param unavailableReason why the store cannot be read now (its database does not
+ * answer), or {@code null} if it can
  */
 public record StorageStatus(Path dataDirectory, long freeBytes, long minFreeBytes, boolean lockHeld,
-		String readOnlyReason, long versionsKept, long quarantined) {
+		String readOnlyReason, long versionsKept, long quarantined, String engine, String unavailableReason) {
 
 }

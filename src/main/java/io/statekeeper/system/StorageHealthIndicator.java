@@ -32,6 +32,7 @@ class StorageHealthIndicator extends AbstractHealthIndicator {
 	protected void doHealthCheck(Health.Builder builder) {
 		StorageStatus status = this.repository.status();
 		builder.up()
+			.withDetail("engine", status.engine())
 			.withDetail("freeBytes", status.freeBytes())
 			.withDetail("minFreeBytes", status.minFreeBytes())
 			.withDetail("lowOnSpace", status.freeBytes() >= 0 && status.freeBytes() < status.minFreeBytes())
@@ -43,8 +44,8 @@ class StorageHealthIndicator extends AbstractHealthIndicator {
 		if (damaged > 0) {
 			builder.withDetail("damagedStates", damaged);
 		}
-		if (!status.lockHeld()) {
-			builder.down();
+		if (status.unavailableReason() != null) {
+			builder.down().withDetail("unavailable", status.unavailableReason());
 		}
 	}
 

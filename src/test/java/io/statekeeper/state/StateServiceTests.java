@@ -51,7 +51,7 @@ class StateServiceTests {
 		stop();
 		StorageProperties base = StorageTestSupport.properties(this.dataDir);
 		StorageProperties properties = new StorageProperties(base.dataDir(), base.backupsKept(), base.maxStateSize(),
-				base.minFreeSpace(), lockTimeout, base.onCorruption(), null);
+				base.minFreeSpace(), lockTimeout, base.onCorruption(), null, base.type());
 		this.registry = new SimpleMeterRegistry();
 		this.repository = new FileStateRepository(properties, io, Clock.systemUTC(), this.registry);
 		this.service = new StateService(this.repository, new StateValidator(properties), properties, Clock.systemUTC(),

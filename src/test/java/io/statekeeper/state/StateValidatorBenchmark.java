@@ -47,8 +47,10 @@ public class StateValidatorBenchmark {
 	@Setup
 	public void setUp() {
 		this.body = SampleStates.of(this.size, 1);
-		this.validator = new StateValidator(new StorageProperties(Path.of("unused"), 5, DataSize.ofMegabytes(32),
-				DataSize.ofBytes(0), Duration.ofSeconds(10), StorageProperties.OnCorruption.HOLD, null), this.fastPath);
+		this.validator = new StateValidator(
+				new StorageProperties(Path.of("unused"), 5, DataSize.ofMegabytes(32), DataSize.ofBytes(0),
+						Duration.ofSeconds(10), StorageProperties.OnCorruption.HOLD, null, StorageProperties.Type.FILE),
+				this.fastPath);
 	}
 
 	@Benchmark

@@ -132,8 +132,8 @@ abstract class StateRepositoryContract {
 	void aWriteWhoseLastWordThrowsLeavesTheStoreAsItWas() {
 		StateRepository repository = open(3);
 		VersionHeader one = repository.write("w", null, 1, state("one"), Instant.now());
-		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(
-				() -> repository.write("w", one, 2, ChecksummedBody.of(state("two")), Instant.now(), null, () -> {
+		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(() -> repository.write("w", one, 2,
+				ChecksummedBody.of(state("two")), Instant.now(), null, LockFence.NONE, () -> {
 					throw new IllegalStateException("refused at the last moment");
 				}));
 		close(repository);

@@ -30,7 +30,7 @@ public final class StorageTestSupport {
 	public static StorageProperties properties(Path dataDir, int backupsKept,
 			StorageProperties.OnCorruption onCorruption) {
 		return new StorageProperties(dataDir, backupsKept, DataSize.ofMegabytes(64), DataSize.ofBytes(0),
-				Duration.ofSeconds(10), onCorruption, null);
+				Duration.ofSeconds(10), onCorruption, null, StorageProperties.Type.FILE);
 	}
 
 	public static FileStateRepository open(StorageProperties properties, StorageIo io, MeterRegistry registry) {
