@@ -1,5 +1,8 @@
 package io.statekeeper.state;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -8,14 +11,18 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -24,10 +31,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import io.statekeeper.ChildProcess;
 import io.statekeeper.PostgresServer;
 import io.statekeeper.RunningService;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Two replicas of the service on one real PostgreSQL database
@@ -172,7 +181,7 @@ class ReplicasIT {
 				}));
 			}
 			for (Future<?> future : work) {
-				future.get(5, TimeUnit.MINUTES);
+				future.get(2, TimeUnit.MINUTES);
 			}
 		}
 		finally {
@@ -184,6 +193,167 @@ class ReplicasIT {
 		assertThat(b.get("/api/v1/states/counter").headers().firstValue("ETag")).hasValue("\"" + (total + 1) + "\"");
 		// the clients did race: some conditions failed and were retried
 		assertThat(refused.get()).isPositive();
+	}
+
+	/**
+	 * Clients that each write their own state through one replica, one counter value at a
+	 * time, and remember what was acknowledged and what was only tried.
+	 */
+	private static final class Load implements AutoCloseable {
+
+		private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+		private final ExecutorService pool;
+
+		private final AtomicBoolean running = new AtomicBoolean(true);
+
+		private final AtomicInteger acknowledged = new AtomicInteger();
+
+		private final Map<String, long[]> counters = new ConcurrentHashMap<>();
+
+		private final Set<Integer> statuses = ConcurrentHashMap.newKeySet();
+
+		private final AtomicInteger unavailable = new AtomicInteger();
+
+		private final List<String> problems = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+		private final List<Future<?>> clients = new ArrayList<>();
+
+		/**
+		 * @param targets per client, the address of the replica it writes through
+		 */
+		Load(List<Function<String, URI>> targets) {
+			this.pool = Executors.newFixedThreadPool(targets.size());
+			for (int c = 0; c < targets.size(); c++) {
+				String state = "load-" + c;
+				Function<String, URI> target = targets.get(c);
+				long[] counter = { 0, 0 };
+				this.counters.put(state, counter);
+				this.clients.add(this.pool.submit(() -> run(state, target, counter)));
+			}
+		}
+
+		/** counter[0]: last acknowledged, counter[1]: last tried. */
+		private Void run(String state, Function<String, URI> target, long[] counter) throws Exception {
+			while (this.running.get()) {
+				long next = counter[0] + 1;
+				counter[1] = next;
+				HttpResponse<byte[]> response;
+				try {
+					response = CLIENT.send(HttpRequest.newBuilder(target.apply("/api/v1/states/" + state))
+						.header("Authorization", RunningService.BEARER)
+						.header("Content-Type", "application/json")
+						.timeout(Duration.ofSeconds(30))
+						.PUT(HttpRequest.BodyPublishers.ofByteArray(Counters.state(next)))
+						.build(), HttpResponse.BodyHandlers.ofByteArray());
+				}
+				catch (java.io.IOException ex) {
+					// its replica is gone: nothing acknowledged, the client stops
+					return null;
+				}
+				this.statuses.add(response.statusCode());
+				if (response.statusCode() == 200 || response.statusCode() == 201) {
+					counter[0] = next;
+					this.acknowledged.incrementAndGet();
+				}
+				else if (response.statusCode() == 503) {
+					this.unavailable.incrementAndGet();
+					if (response.headers().firstValue("Retry-After").isEmpty()) {
+						this.problems.add("503 without Retry-After: " + new String(response.body()));
+					}
+				}
+				else {
+					this.problems.add(response.statusCode() + " " + new String(response.body()));
+				}
+			}
+			return null;
+		}
+
+		void awaitAcknowledged(int more) {
+			int target = this.acknowledged.get() + more;
+			await().atMost(Duration.ofMinutes(1)).until(() -> this.acknowledged.get() >= target);
+		}
+
+		void awaitUnavailable() {
+			await().atMost(Duration.ofMinutes(1)).until(() -> this.unavailable.get() > 0);
+		}
+
+		@Override
+		public void close() throws Exception {
+			this.running.set(false);
+			for (Future<?> client : this.clients) {
+				client.get(1, TimeUnit.MINUTES);
+			}
+			this.pool.shutdown();
+		}
+
+		/**
+		 * Every acknowledged write is there: each state holds its last acknowledged value
+		 * or the one tried after it (a write whose answer was lost may have committed).
+		 */
+		void assertNothingAcknowledgedWasLost(RunningService replica) {
+			assertThat(this.problems).isEmpty();
+			this.counters.forEach((state, counter) -> {
+				HttpResponse<byte[]> now = replica.get("/api/v1/states/" + state);
+				if (counter[0] == 0) {
+					assertThat(now.statusCode()).isIn(200, 404);
+					return;
+				}
+				assertThat(now.statusCode()).isEqualTo(200);
+				assertThat(Counters.of(now.body())).as(state).isBetween(counter[0], counter[1]);
+			});
+		}
+
+	}
+
+	@Test
+	void theDatabaseCrashingMidLoadIsA503UntilItIsBackAndLosesNothingAcknowledged() throws Exception {
+		RunningService a = replica();
+		RunningService b = replica();
+		Load load = new Load(List.of(a::api, b::api, a::api, b::api, a::api, b::api, a::api, b::api));
+		try (load) {
+			load.awaitAcknowledged(40);
+			postgres.server().crash();
+			try {
+				load.awaitUnavailable();
+				// reads fail the same way, and readiness takes the replica out
+				HttpResponse<byte[]> read = a.get("/api/v1/states/load-0");
+				assertThat(read.statusCode()).isEqualTo(503);
+				assertThat(text(read)).contains("storage-unavailable");
+				assertThat(read.headers().firstValue("Retry-After")).isPresent();
+				assertThat(b.managementGet("/actuator/health/readiness")).contains("\"DOWN\"");
+			}
+			finally {
+				postgres.server().start();
+			}
+			// back by themselves: no restart of either replica
+			load.awaitAcknowledged(40);
+		}
+		assertThat(load.statuses).containsOnly(200, 201, 503);
+		load.assertNothingAcknowledgedWasLost(a);
+		load.assertNothingAcknowledgedWasLost(b);
+		assertThat(a.managementGet("/actuator/health/readiness")).contains("\"UP\"");
+	}
+
+	@Test
+	void aReplicaKilledMidLoadLosesNothingItAcknowledgedAndTheOtherCarriesOn() throws Exception {
+		RunningService a = replica();
+		try (ChildProcess b = ChildProcess
+			.start(this.dir.resolve("child"), this.dir.resolve("child.log"), "statekeeper.storage.type=postgresql",
+					"spring.datasource.url=" + this.url, "spring.datasource.username=postgres")
+			.awaitReady()) {
+			Load load = new Load(List.of(a::api, b::api, a::api, b::api, a::api, b::api, a::api, b::api));
+			try (load) {
+				load.awaitAcknowledged(60);
+				b.kill();
+				// b's clients stop at their first refused connection; a's go on
+				load.awaitAcknowledged(40);
+			}
+			load.assertNothingAcknowledgedWasLost(a);
+		}
+		// and a replica started afterwards serves the same states
+		RunningService c = replica();
+		assertThat(text(c.get("/api/v1/states"))).contains("load-0", "load-1", "load-7");
 	}
 
 }
