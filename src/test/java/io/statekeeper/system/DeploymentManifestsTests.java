@@ -130,7 +130,8 @@ class DeploymentManifestsTests {
 	void composeWaitsOnHealthAndKeepsDataOnANamedVolume() throws Exception {
 		Map<String, Object> compose = yaml("docker-compose.yml");
 		Map<String, Object> services = at(compose, "services");
-		assertThat(services).containsOnlyKeys("statekeeper", "prometheus", "grafana");
+		assertThat(services).containsOnlyKeys("statekeeper", "prometheus", "grafana", "postgres", "statekeeper-a",
+				"statekeeper-b", "balancer");
 		for (String service : services.keySet()) {
 			assertThat((Object) at(services, service, "healthcheck")).as(service).isNotNull();
 		}
@@ -155,6 +156,14 @@ class DeploymentManifestsTests {
 		Process process = config.start();
 		String output = new String(process.getInputStream().readAllBytes());
 		assertThat(process.waitFor()).as(output).isZero();
+		ProcessBuilder withReplicas = new ProcessBuilder(composeTool.toString(), "-f", "docker-compose.yml",
+				"--profile", "postgresql", "config", "-q")
+			.directory(ROOT.toFile())
+			.redirectErrorStream(true);
+		withReplicas.environment().put("GRAFANA_ADMIN_PASSWORD", "test-only");
+		Process replicas = withReplicas.start();
+		String replicasOutput = new String(replicas.getInputStream().readAllBytes());
+		assertThat(replicas.waitFor()).as(replicasOutput).isZero();
 		// without the password, Compose refuses to start rather than fall back to admin
 		config.environment().remove("GRAFANA_ADMIN_PASSWORD");
 		Process refused = config.start();
@@ -308,6 +317,75 @@ class DeploymentManifestsTests {
 		assertThat(documents("deploy/k8s/service.yaml").get(0).toString()).doesNotContain("statekeeper.io/scrape");
 		assertThat((String) at(monitor, "spec", "endpoints", 0, "port")).isEqualTo("management");
 		assertThat((String) at(monitor, "spec", "jobLabel")).isEqualTo("app.kubernetes.io/name");
+	}
+
+	@Test
+	void postgresqlRunsThreeStatelessReplicasWithABudgetAndTheDatabaseFromASecret() throws Exception {
+		Map<String, Object> deployment = yaml("deploy/k8s-postgresql/deployment.yaml");
+		assertThat((Integer) at(deployment, "spec", "replicas")).isEqualTo(3);
+		assertThat((Integer) at(deployment, "spec", "strategy", "rollingUpdate", "maxUnavailable")).isZero();
+		Map<String, Object> container = at(deployment, "spec", "template", "spec", "containers", 0);
+		assertThat(env(container, "STATEKEEPER_STORAGE_TYPE")).isEqualTo("postgresql");
+		Map<String, Object> secret = yaml("deploy/k8s-postgresql/database-secret.yaml");
+		List<Map<String, Object>> env = at(container, "env");
+		for (String variable : List.of("SPRING_DATASOURCE_URL", "SPRING_DATASOURCE_USERNAME",
+				"SPRING_DATASOURCE_PASSWORD")) {
+			Map<String, Object> reference = env.stream()
+				.filter((candidate) -> variable.equals(candidate.get("name")))
+				.map((candidate) -> (Map<String, Object>) at(candidate, "valueFrom", "secretKeyRef"))
+				.findFirst()
+				.orElseThrow(() -> new AssertionError("no " + variable));
+			assertThat(reference.get("name")).isEqualTo(at(secret, "metadata", "name"));
+			assertThat((Map<String, Object>) at(secret, "stringData")).containsEntry((String) reference.get("key"), "");
+		}
+		// the same pod as the file store's, but for where states live: nothing drifts
+		Map<String, Object> file = container();
+		for (String key : List.of("ports", "securityContext", "resources", "startupProbe", "livenessProbe",
+				"readinessProbe", "volumeMounts")) {
+			assertThat((Object) container.get(key)).as(key).isEqualTo(file.get(key));
+		}
+		for (Map<String, Object> variable : (List<Map<String, Object>>) at(file, "env")) {
+			assertThat(env).as("the file store's %s", variable.get("name")).contains(variable);
+		}
+		Map<String, Object> budget = yaml("deploy/k8s-postgresql/poddisruptionbudget.yaml");
+		assertThat((Integer) at(budget, "spec", "maxUnavailable")).isEqualTo(1);
+		assertThat((Object) at(budget, "spec", "selector", "matchLabels"))
+			.isEqualTo(at(deployment, "spec", "selector", "matchLabels"));
+
+		Path kubectl = Path.of("/usr/bin/kubectl");
+		assumeTrue(Files.isExecutable(kubectl), "kubectl is not installed: the overlay is not built");
+		Process build = new ProcessBuilder(kubectl.toString(), "kustomize", "deploy/k8s-postgresql")
+			.directory(ROOT.toFile())
+			.redirectErrorStream(true)
+			.start();
+		String built = new String(build.getInputStream().readAllBytes());
+		assertThat(build.waitFor()).as(built).isZero();
+		List<String> kinds = new ArrayList<>();
+		for (Object document : new Yaml().loadAll(built)) {
+			kinds.add(at(document, "kind"));
+		}
+		// the file store's StatefulSet is left out; its Services, policy and Secret are
+		// kept
+		assertThat(kinds).contains("Deployment", "PodDisruptionBudget", "NetworkPolicy", "Service")
+			.doesNotContain("StatefulSet");
+	}
+
+	@Test
+	void composeRunsTwoReplicasOnPostgresqlBehindOnePort() throws Exception {
+		Map<String, Object> services = at(yaml("docker-compose.yml"), "services");
+		for (String replica : List.of("statekeeper-a", "statekeeper-b")) {
+			assertThat((List<String>) at(services, replica, "profiles")).containsExactly("postgresql");
+			assertThat((String) at(services, replica, "environment", "STATEKEEPER_STORAGE_TYPE"))
+				.isEqualTo("postgresql");
+			assertThat((String) at(services, replica, "depends_on", "postgres", "condition"))
+				.isEqualTo("service_healthy");
+			assertThat((String) at(services, "balancer", "depends_on", replica, "condition"))
+				.isEqualTo("service_healthy");
+			assertThat(Files.readString(ROOT.resolve("deploy/compose/nginx.conf"))).contains(replica + ":8080");
+		}
+		assertThat((String) at(services, "postgres", "environment", "POSTGRES_PASSWORD"))
+			.startsWith("${POSTGRES_PASSWORD");
+		assertThat((List<String>) at(services, "balancer", "ports")).containsExactly("8090:8090");
 	}
 
 }
