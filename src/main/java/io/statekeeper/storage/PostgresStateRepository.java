@@ -132,8 +132,28 @@ public class PostgresStateRepository implements StateRepository {
 
 	// ------------------------------------------------------------------ reads
 
+	/**
+	 * {@inheritDoc}
+	 * <p>
+	 * Stops start-up when a version is encrypted with a key that is not configured: never
+	 * a state silently unreadable.
+	 */
 	@Override
 	public List<LoadedState> loadAll() {
+		transaction("check the encryption keys", true, (connection) -> {
+			try (PreparedStatement select = connection
+				.prepareStatement("SELECT DISTINCT key FROM versions WHERE key IS NOT NULL");
+					ResultSet rows = select.executeQuery()) {
+				while (rows.next()) {
+					if (!this.versions.knows(rows.getString(1))) {
+						throw new IllegalStateException("Versions in the database are encrypted with key '"
+								+ rows.getString(1) + "', which is not configured (statekeeper.encryption.keys): keep "
+								+ "every key that encrypted a kept version");
+					}
+				}
+			}
+			return null;
+		});
 		return reloadAll((name) -> null).stream()
 			.map(SharedState::state)
 			.filter((state) -> state.current() != null || state.condition() != LoadedState.Condition.OK)

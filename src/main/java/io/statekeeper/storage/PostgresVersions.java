@@ -33,6 +33,10 @@ final class PostgresVersions {
 		this.cipher = cipher;
 	}
 
+	boolean knows(String key) {
+		return this.cipher.knows(key);
+	}
+
 	/** Inserts a version; the primary key refuses a revision committed before. */
 	VersionHeader insert(Connection connection, String name, long revision, ChecksummedBody body, Instant at,
 			boolean deleted, VersionHeader.Audit audit) throws SQLException {

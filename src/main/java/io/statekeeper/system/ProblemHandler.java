@@ -113,8 +113,8 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 			case NO_SPACE -> problem(status, "storage-full", "Storage full",
 					"The store has not enough free space for this write; nothing was changed");
 			case CORRUPT -> problem(status, "version-damaged", "Version damaged",
-					"This revision failed its checksum and was moved to quarantine; list the versions for the "
-							+ "readable ones");
+					"This revision failed its checksum and is never served (the file store moves it to quarantine); "
+							+ "list the versions for the " + "readable ones");
 			case DURABILITY_UNKNOWN,
 					STORE_DEGRADED ->
 				problem(status, "storage-unavailable", "Storage unavailable",
