@@ -63,6 +63,22 @@ public class PostgresStateRepository implements StateRepository {
 		this.versions = new PostgresVersions(cipher);
 	}
 
+	/**
+	 * The service's store meters, as the file store has them where they mean something
+	 * here: {@code statekeeper.storage.writable} is 1 while the database answers (the
+	 * pool's own meters, {@code hikaricp.*}, are Boot's).
+	 * @param registry where to register them
+	 * @return this repository
+	 */
+	public PostgresStateRepository withMeters(io.micrometer.core.instrument.MeterRegistry registry) {
+		io.micrometer.core.instrument.Gauge
+			.builder("statekeeper.storage.writable", this,
+					(store) -> (store.status().unavailableReason() == null) ? 1 : 0)
+			.description("1 while the store accepts writes, 0 while it refuses them (the database does not answer)")
+			.register(registry);
+		return this;
+	}
+
 	@Override
 	public boolean shared() {
 		return true;

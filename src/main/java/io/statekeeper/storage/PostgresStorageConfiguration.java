@@ -1,6 +1,7 @@
 package io.statekeeper.storage;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.flywaydb.core.Flyway;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -46,9 +47,9 @@ class PostgresStorageConfiguration {
 
 	@Bean
 	PostgresStateRepository postgresStateRepository(HikariDataSource dataSource, StorageProperties properties,
-			StateCipher cipher) {
+			StateCipher cipher, MeterRegistry registry) {
 		migrate(dataSource);
-		return new PostgresStateRepository(dataSource, properties, cipher);
+		return new PostgresStateRepository(dataSource, properties, cipher).withMeters(registry);
 	}
 
 	/**

@@ -118,6 +118,12 @@ class ReplicasIT {
 		assertThat(restored.body()).isEqualTo(Counters.state(2));
 		assertThat(restored.headers().firstValue("ETag")).hasValue("\"4\"");
 		assertThat(a.managementGet("/actuator/health/readiness")).contains("\"UP\"").contains("postgresql");
+		// Boot's database health and pool meters, and the store's own meters
+		assertThat(a.managementGet("/actuator/health")).contains("\"db\"");
+		assertThat(b.managementGet("/actuator/prometheus"))
+			.contains("hikaricp_connections_active{pool=\"statekeeper\"}")
+			.contains("statekeeper_storage_writable 1.0")
+			.contains("statekeeper_storage_conflicts_total");
 	}
 
 	@Test
