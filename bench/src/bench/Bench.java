@@ -111,6 +111,10 @@ public class Bench {
 				compare(Path.of(args[ab + 1]), Path.of(args[ab + 2]), size, pairs);
 				return;
 			}
+			if (options.contains("--postgresql")) {
+				Postgres.postgresql();
+				return;
+			}
 			if (!options.contains("--memory-only")) {
 				http();
 			}

@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -59,21 +61,25 @@ final class Target {
 		return this.management != 0;
 	}
 
-	static Target statekeeper(Path dir, String heap) throws Exception {
+	static Target statekeeper(Path dir, String heap, String... options) throws Exception {
 		try (Stream<Path> jars = Files.list(Path.of("target"))) {
 			return statekeeper(dir, heap,
 					jars.filter((p) -> p.getFileName().toString().matches("statekeeper-.*\\.jar"))
 						.findFirst()
-						.orElseThrow(() -> new IllegalStateException("run ./mvnw -B package -DskipTests first")));
+						.orElseThrow(() -> new IllegalStateException("run ./mvnw -B package -DskipTests first")),
+					options);
 		}
 	}
 
-	static Target statekeeper(Path dir, String heap, Path jar) throws Exception {
+	/** The service jar; {@code options} such as {@code --statekeeper.storage.type=postgresql}. */
+	static Target statekeeper(Path dir, String heap, Path jar, String... options) throws Exception {
 		int port = freePort();
 		int management = freePort();
-		Process process = new ProcessBuilder("java", heap, "-jar", jar.toString(),
+		List<String> command = new ArrayList<>(List.of("java", heap, "-jar", jar.toString(),
 				"--statekeeper.storage.data-dir=" + dir, "--server.port=" + port,
-				"--management.server.port=" + management, "--statekeeper.storage.min-free-space=0")
+				"--management.server.port=" + management, "--statekeeper.storage.min-free-space=0"));
+		command.addAll(List.of(options));
+		Process process = new ProcessBuilder(command)
 			.redirectErrorStream(true)
 			.redirectOutput(dir.resolveSibling(dir.getFileName() + ".log").toFile())
 			.start();
