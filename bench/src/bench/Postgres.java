@@ -38,23 +38,26 @@ final class Postgres {
 	static void postgresql() throws Exception {
 		PostgresServer server = PostgresServer.start(work.resolve("postgresql"));
 		try {
+			// the service's database, and one beside it on the same server for the floor
 			String url = server.jdbcUrl().replace("/postgres", "/bench");
+			String floorUrl = server.jdbcUrl().replace("/postgres", "/floor");
 			try (Connection admin = DriverManager.getConnection(server.jdbcUrl(), "postgres", null);
 					Statement statement = admin.createStatement()) {
 				statement.executeUpdate("CREATE DATABASE bench");
+				statement.executeUpdate("CREATE DATABASE floor");
 			}
-			try (Connection connection = DriverManager.getConnection(url, "postgres", null);
+			try (Connection connection = DriverManager.getConnection(floorUrl, "postgres", null);
 					Statement statement = connection.createStatement()) {
 				statement.executeUpdate("CREATE TABLE floor (id int PRIMARY KEY, body bytea NOT NULL)");
 			}
-			run(url);
+			run(url, floorUrl);
 		}
 		finally {
 			server.close();
 		}
 	}
 
-	private static void run(String url) throws Exception {
+	private static void run(String url, String floorUrl) throws Exception {
 		Target database = Target.statekeeper(work.resolve("statekeeper-postgresql"), "-Xmx1g",
 				"--statekeeper.storage.type=postgresql", "--spring.datasource.url=" + url,
 				"--spring.datasource.username=postgres");
@@ -81,7 +84,7 @@ final class Postgres {
 				Path fileScript = file.putScript("pg-lat-" + size.getKey(), body, false);
 				double[][] rounds = new double[ROUNDS][];
 				for (int round = 0; round < ROUNDS; round++) {
-					double[] floor = jdbcFloor(url, body, floorIterations / ROUNDS);
+					double[] floor = jdbcFloor(floorUrl, body, floorIterations / ROUNDS);
 					Wrk pg = database.wrk(pgScript, 1, roundSeconds());
 					Wrk f = file.wrk(fileScript, 1, roundSeconds());
 					rounds[round] = new double[] { floor[0], floor[1], pg.p50(), pg.p99(), pg.p50() / floor[0], f.p50(),
@@ -99,7 +102,7 @@ final class Postgres {
 					"pg/file");
 			byte[] small = state(1024, 4);
 			for (int clients : new int[] { 1, 4, 16 }) {
-				double jdbc = jdbcRate(url, small, clients, seconds);
+				double jdbc = jdbcRate(floorUrl, small, clients, seconds);
 				Wrk pg = database.wrk(database.putScript("pg-w" + clients, small, true), clients, seconds);
 				Wrk f = file.wrk(file.putScript("pg-w" + clients, small, true), clients, seconds);
 				Wrk e = (etcd != null) ? etcd.wrk(etcd.putScript("pg-w" + clients, small, true), clients, seconds) : null;

@@ -88,7 +88,9 @@ final class Target {
 		}
 		catch (IllegalStateException ex) {
 			process.destroyForcibly().waitFor();
-			throw ex;
+			List<String> log = Files.readAllLines(dir.resolveSibling(dir.getFileName() + ".log"));
+			throw new IllegalStateException(ex.getMessage() + "; the end of its log:\n"
+					+ String.join("\n", log.subList(Math.max(0, log.size() - 30), log.size())), ex);
 		}
 		String token = Files.readString(dir.resolve("admin.token")).strip();
 		return new Target("statekeeper", process, "http://127.0.0.1:" + port, "Bearer " + token, management);

@@ -84,16 +84,17 @@ public class PostgresStateRepository implements StateRepository {
 		return true;
 	}
 
-	/** Runs one transaction; any SQL failure is a storage failure, nothing committed. */
+	/**
+	 * Runs one transaction (or, {@code readOnly}, statements in autocommit: each sees
+	 * what was committed when it began, and reads take no transaction round trips); any
+	 * SQL failure is a storage failure, nothing committed.
+	 */
 	private <T> T transaction(String action, boolean readOnly, SqlWork<T> work) {
 		try (Connection connection = this.dataSource.getConnection()) {
-			connection.setAutoCommit(false);
 			if (readOnly) {
-				// one snapshot for every statement: a state, its version and its lock
-				// as they were at one moment
-				connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-				connection.setReadOnly(true);
+				return work.run(connection);
 			}
+			connection.setAutoCommit(false);
 			try {
 				T result = work.run(connection);
 				connection.commit();
@@ -176,19 +177,29 @@ public class PostgresStateRepository implements StateRepository {
 			.toList();
 	}
 
+	/**
+	 * {@inheritDoc}
+	 * <p>
+	 * One statement reads the state's row, its lock and the database's clock (one
+	 * snapshot); a second reads the current version only when it is not {@code known}.
+	 */
 	@Override
 	public SharedState reload(String name, StoredVersion known) {
 		return transaction("read '" + name + "'", true, (connection) -> {
-			Instant now = now(connection);
-			StoredLock lock = lock(connection, name, now);
-			try (PreparedStatement select = connection
-				.prepareStatement("SELECT last_revision, current_revision FROM states WHERE name = ?")) {
+			try (PreparedStatement select = connection.prepareStatement("SELECT statement_timestamp(), "
+					+ "s.last_revision, s.current_revision, l.name, l.id, l.info, l.sha256, l.acquired_at, l.expires_at "
+					+ "FROM (VALUES (?)) AS n (name) LEFT JOIN states s ON s.name = n.name "
+					+ "LEFT JOIN locks l ON l.name = n.name")) {
 				select.setString(1, name);
 				try (ResultSet row = select.executeQuery()) {
-					if (!row.next()) {
+					row.next();
+					Instant now = row.getTimestamp(1).toInstant();
+					StoredLock lock = (row.getString(4) != null) ? lock(row, 4, now) : null;
+					long last = row.getLong(2);
+					if (row.wasNull()) {
 						return new SharedState(never(name), lock, now);
 					}
-					return new SharedState(state(connection, name, row.getLong(1), revision(row, 2), known), lock, now);
+					return new SharedState(state(connection, name, last, revision(row, 3), known), lock, now);
 				}
 			}
 		});
@@ -285,9 +296,7 @@ public class PostgresStateRepository implements StateRepository {
 		return transaction("write revision " + revision + " of '" + name + "'", (connection) -> {
 			Row row = lockRow(connection, name);
 			checkUnchanged(connection, name, row, previous, revision, fence);
-			VersionHeader header = this.versions.insert(connection, name, revision, body, updatedAt, false, audit);
-			commit(connection, name, row, header, beforePublish);
-			return header;
+			return commit(connection, this.versions.row(name, revision, body, updatedAt, false, audit), beforePublish);
 		});
 	}
 
@@ -298,11 +307,9 @@ public class PostgresStateRepository implements StateRepository {
 		return transaction("delete '" + name + "' as revision " + revision, (connection) -> {
 			Row row = lockRow(connection, name);
 			checkUnchanged(connection, name, row, previous, revision, fence);
-			VersionHeader header = this.versions.insert(connection, name, revision, ChecksummedBody.of(new byte[0]),
-					deletedAt, true, audit);
-			commit(connection, name, row, header, () -> {
-			});
-			return header;
+			return commit(connection,
+					this.versions.row(name, revision, ChecksummedBody.of(new byte[0]), deletedAt, true, audit), () -> {
+					});
 		});
 	}
 
@@ -315,17 +322,24 @@ public class PostgresStateRepository implements StateRepository {
 	 * every replica's writes and lock changes take.
 	 */
 	private static Row lockRow(Connection connection, String name) throws SQLException {
+		Row row = selectForUpdate(connection, name);
+		if (row != null) {
+			return row;
+		}
 		try (PreparedStatement insert = connection
 			.prepareStatement("INSERT INTO states (name, last_revision) VALUES (?, 0) ON CONFLICT (name) DO NOTHING")) {
 			insert.setString(1, name);
 			insert.executeUpdate();
 		}
+		return selectForUpdate(connection, name);
+	}
+
+	private static Row selectForUpdate(Connection connection, String name) throws SQLException {
 		try (PreparedStatement select = connection
 			.prepareStatement("SELECT last_revision, current_revision FROM states WHERE name = ? FOR UPDATE")) {
 			select.setString(1, name);
 			try (ResultSet row = select.executeQuery()) {
-				row.next();
-				return new Row(row.getLong(1), revision(row, 2));
+				return row.next() ? new Row(row.getLong(1), revision(row, 2)) : null;
 			}
 		}
 	}
@@ -346,36 +360,33 @@ public class PostgresStateRepository implements StateRepository {
 		}
 	}
 
-	private void commit(Connection connection, String name, Row row, VersionHeader header, Runnable beforePublish)
-			throws SQLException {
-		try (PreparedStatement update = connection
-			.prepareStatement("UPDATE states SET last_revision = ?, current_revision = ? WHERE name = ?")) {
-			update.setLong(1, header.revision());
-			update.setLong(2, header.revision());
-			update.setString(3, name);
-			update.executeUpdate();
-		}
-		prune(connection, name, header.revision());
-		// the caller's last word, before anything is published: a throw rolls back
-		beforePublish.run();
-	}
-
 	/**
-	 * Keeps the newest {@code backups-kept} earlier versions, and what retention holds.
+	 * In one statement: inserts the version (the primary key refuses a revision committed
+	 * before), makes it current, and prunes beyond {@code backups-kept} (and what
+	 * retention holds); then the caller's last word, before COMMIT: a throw rolls back.
 	 */
-	private void prune(Connection connection, String name, long current) throws SQLException {
-		long firstRetained = this.retention.firstRetained(name);
-		try (PreparedStatement delete = connection.prepareStatement("DELETE FROM versions WHERE name = ? "
-				+ "AND revision < ? AND revision < ? AND revision NOT IN (SELECT revision FROM versions WHERE "
-				+ "name = ? AND revision < ? ORDER BY revision DESC LIMIT ?)")) {
-			delete.setString(1, name);
-			delete.setLong(2, current);
-			delete.setLong(3, firstRetained);
-			delete.setString(4, name);
-			delete.setLong(5, current);
-			delete.setInt(6, this.versionsKept);
-			delete.executeUpdate();
+	private VersionHeader commit(Connection connection, PostgresVersions.Row version, Runnable beforePublish)
+			throws SQLException {
+		VersionHeader header = version.header();
+		try (PreparedStatement statement = connection.prepareStatement("WITH inserted AS (INSERT INTO versions ("
+				+ PostgresVersions.COLUMNS + ") VALUES (" + PostgresVersions.VALUES + ")), "
+				+ "pruned AS (DELETE FROM versions WHERE name = ? AND revision < ? AND revision < ? AND revision NOT IN "
+				+ "(SELECT revision FROM versions WHERE name = ? AND revision < ? ORDER BY revision DESC LIMIT ?)) "
+				+ "UPDATE states SET last_revision = ?, current_revision = ? WHERE name = ?")) {
+			int at = PostgresVersions.bind(statement, 1, version);
+			statement.setString(at++, header.name());
+			statement.setLong(at++, header.revision());
+			statement.setLong(at++, this.retention.firstRetained(header.name()));
+			statement.setString(at++, header.name());
+			statement.setLong(at++, header.revision());
+			statement.setInt(at++, this.versionsKept);
+			statement.setLong(at++, header.revision());
+			statement.setLong(at++, header.revision());
+			statement.setString(at, header.name());
+			statement.executeUpdate();
 		}
+		beforePublish.run();
+		return header;
 	}
 
 	private static Long currentRevision(Connection connection, String name) throws SQLException {
@@ -401,7 +412,7 @@ public class PostgresStateRepository implements StateRepository {
 			.prepareStatement("SELECT name, id, info, sha256, acquired_at, expires_at FROM locks");
 				ResultSet rows = select.executeQuery()) {
 			while (rows.next()) {
-				locks.put(rows.getString(1), lock(rows, now));
+				locks.put(rows.getString(1), lock(rows, 1, now));
 			}
 		}
 		return locks;
@@ -412,21 +423,25 @@ public class PostgresStateRepository implements StateRepository {
 			.prepareStatement("SELECT name, id, info, sha256, acquired_at, expires_at FROM locks WHERE name = ?")) {
 			select.setString(1, name);
 			try (ResultSet row = select.executeQuery()) {
-				return row.next() ? lock(row, now) : null;
+				return row.next() ? lock(row, 1, now) : null;
 			}
 		}
 	}
 
-	/** A lock row, verified: a damaged one is a lock no client holds, never no lock. */
-	private static StoredLock lock(ResultSet row, Instant now) throws SQLException {
-		String name = row.getString(1);
-		byte[] info = row.getBytes(3);
-		if (!Sha256.hex(info).equals(row.getString(4))) {
+	/**
+	 * A lock row (name, id, info, sha256, acquired_at, expires_at from column
+	 * {@code first} on), verified: a damaged one is a lock no client holds, never no
+	 * lock.
+	 */
+	private static StoredLock lock(ResultSet row, int first, Instant now) throws SQLException {
+		String name = row.getString(first);
+		byte[] info = row.getBytes(first + 2);
+		if (!Sha256.hex(info).equals(row.getString(first + 3))) {
 			logger.warn("The lock of '{}' failed verification; it is held by '{}'", name, StoredLock.DAMAGED_ID);
 			return StoredLock.damaged(name, now);
 		}
-		return new StoredLock(name, row.getString(2), info, row.getTimestamp(5).toInstant(),
-				row.getTimestamp(6).toInstant());
+		return new StoredLock(name, row.getString(first + 1), info, row.getTimestamp(first + 4).toInstant(),
+				row.getTimestamp(first + 5).toInstant());
 	}
 
 	private static String lockId(Connection connection, String name) throws SQLException {

@@ -37,44 +37,52 @@ final class PostgresVersions {
 		return this.cipher.knows(key);
 	}
 
-	/** Inserts a version; the primary key refuses a revision committed before. */
-	VersionHeader insert(Connection connection, String name, long revision, ChecksummedBody body, Instant at,
-			boolean deleted, VersionHeader.Audit audit) throws SQLException {
+	/** The columns a version is inserted with, in {@link #bind}'s order. */
+	static final String COLUMNS = "name, revision, deleted, body, sha256, size, updated_at, audit, key, plain_sha256, "
+			+ "plain_size";
+
+	/** {@link #COLUMNS}' placeholders. */
+	static final String VALUES = "?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?";
+
+	/** A version as it is stored: its header, and its bytes (encrypted with a key). */
+	record Row(VersionHeader header, byte[] stored) {
+	}
+
+	Row row(String name, long revision, ChecksummedBody body, Instant at, boolean deleted, VersionHeader.Audit audit) {
 		byte[] plain = body.bytes();
-		VersionHeader header;
-		byte[] stored;
 		if (this.cipher.active() && !deleted) {
-			stored = this.cipher.encrypt(name, revision, plain);
-			header = new VersionHeader(VersionFormat.FORMAT, name, revision, stored.length, Sha256.hex(stored), at,
-					false, this.cipher.activeKey(), (long) plain.length, body.sha256(), audit);
+			byte[] stored = this.cipher.encrypt(name, revision, plain);
+			return new Row(new VersionHeader(VersionFormat.FORMAT, name, revision, stored.length, Sha256.hex(stored),
+					at, false, this.cipher.activeKey(), (long) plain.length, body.sha256(), audit), stored);
+		}
+		return new Row(new VersionHeader(VersionFormat.FORMAT, name, revision, plain.length, body.sha256(), at, deleted)
+			.withAudit(audit), plain);
+	}
+
+	/**
+	 * Binds a row's {@link #COLUMNS} from parameter {@code first} on.
+	 * @return the next parameter's index
+	 */
+	static int bind(PreparedStatement statement, int first, Row row) throws SQLException {
+		VersionHeader header = row.header();
+		int at = first;
+		statement.setString(at++, header.name());
+		statement.setLong(at++, header.revision());
+		statement.setBoolean(at++, header.deleted());
+		statement.setBytes(at++, row.stored());
+		statement.setString(at++, header.sha256());
+		statement.setLong(at++, row.stored().length);
+		statement.setTimestamp(at++, Timestamp.from(header.updatedAt()));
+		statement.setString(at++, (header.audit() != null) ? MAPPER.writeValueAsString(header.audit()) : null);
+		statement.setString(at++, header.key());
+		statement.setString(at++, header.plainSha256());
+		if (header.plainSize() != null) {
+			statement.setLong(at++, header.plainSize());
 		}
 		else {
-			stored = plain;
-			header = new VersionHeader(VersionFormat.FORMAT, name, revision, plain.length, body.sha256(), at, deleted)
-				.withAudit(audit);
+			statement.setNull(at++, java.sql.Types.BIGINT);
 		}
-		try (PreparedStatement insert = connection.prepareStatement("INSERT INTO versions (name, revision, deleted, "
-				+ "body, sha256, size, updated_at, audit, key, plain_sha256, plain_size) "
-				+ "VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?)")) {
-			insert.setString(1, name);
-			insert.setLong(2, revision);
-			insert.setBoolean(3, deleted);
-			insert.setBytes(4, stored);
-			insert.setString(5, header.sha256());
-			insert.setLong(6, stored.length);
-			insert.setTimestamp(7, Timestamp.from(at));
-			insert.setString(8, (audit != null) ? MAPPER.writeValueAsString(audit) : null);
-			insert.setString(9, header.key());
-			insert.setString(10, header.plainSha256());
-			if (header.plainSize() != null) {
-				insert.setLong(11, header.plainSize());
-			}
-			else {
-				insert.setNull(11, java.sql.Types.BIGINT);
-			}
-			insert.executeUpdate();
-		}
-		return header;
+		return at;
 	}
 
 	/** A version, verified (and decrypted); {@code null} if it is missing or damaged. */
