@@ -67,7 +67,7 @@ import io.statekeeper.storage.StorageIo;
  * this object's monitor; split apart, they would share that lock across classes. The
  * start-up check, which runs before anything else, is {@link AuditLogVerifier}.
  */
-final class AuditLog implements AutoCloseable {
+final class AuditLog implements AuditStore {
 
 	private static final Logger logger = LoggerFactory.getLogger(AuditLog.class);
 
@@ -167,7 +167,8 @@ final class AuditLog implements AutoCloseable {
 	 * @throws UncheckedIOException if it could not be written (nothing of it is left in
 	 * the log)
 	 */
-	synchronized long append(Map<String, Object> fields) {
+	@Override
+	public synchronized long append(Map<String, Object> fields) {
 		Map<String, Object> entry = new LinkedHashMap<>();
 		entry.put("seq", this.lastSeq + 1);
 		entry.putAll(fields);
@@ -214,7 +215,8 @@ final class AuditLog implements AutoCloseable {
 	 * for all the entries written so far, shared by every thread that waits.
 	 * @param seq an entry's number from {@link #append}
 	 */
-	void sync(long seq) {
+	@Override
+	public void sync(long seq) {
 		synchronized (this.syncLock) {
 			if (this.durable.get().entries() >= seq) {
 				return;
@@ -246,7 +248,8 @@ final class AuditLog implements AutoCloseable {
 	 * The seq of the newest durable entry.
 	 * @return 0 if none
 	 */
-	long durable() {
+	@Override
+	public long durable() {
 		return this.durable.get().entries();
 	}
 
@@ -255,7 +258,8 @@ final class AuditLog implements AutoCloseable {
 	 * from the log, so an anchor that the log does not hold means the log was cut.
 	 * @return the head
 	 */
-	Head durableHead() {
+	@Override
+	public Head durableHead() {
 		Head head = this.durable.get();
 		this.anchored = Math.max(this.anchored, head.entries());
 		return head;
@@ -265,7 +269,8 @@ final class AuditLog implements AutoCloseable {
 	 * Makes everything written durable, drops what retention allows, then runs the
 	 * after-flush action.
 	 */
-	void flush() {
+	@Override
+	public void flush() {
 		long pending;
 		synchronized (this) {
 			pending = this.lastSeq;
@@ -335,7 +340,8 @@ final class AuditLog implements AutoCloseable {
 	 * log held at start-up.
 	 * @return state name to revision
 	 */
-	synchronized Map<String, Long> lastLogged() {
+	@Override
+	public synchronized Map<String, Long> lastLogged() {
 		return Map.copyOf(this.lastLogged);
 	}
 
@@ -346,7 +352,8 @@ final class AuditLog implements AutoCloseable {
 	 * file stays readable if it is renamed or dropped afterwards).
 	 * @return the open files; the caller closes them
 	 */
-	synchronized List<java.io.InputStream> openForReading() throws IOException {
+	@Override
+	public synchronized List<java.io.InputStream> openForReading() throws IOException {
 		List<java.io.InputStream> opened = new ArrayList<>();
 		try {
 			for (Path file : files()) {
@@ -367,7 +374,8 @@ final class AuditLog implements AutoCloseable {
 	 * @param head the anchor: an entry's seq and hash
 	 * @param where what recorded it, for the message
 	 */
-	synchronized void checkAnchor(Head head, String where) {
+	@Override
+	public synchronized void checkAnchor(Head head, String where) {
 		if (head.entries() == 0) {
 			return;
 		}
@@ -382,15 +390,18 @@ final class AuditLog implements AutoCloseable {
 		}
 	}
 
-	synchronized String chainBreak() {
+	@Override
+	public synchronized String chainBreak() {
 		return this.chainBreak;
 	}
 
-	synchronized long entries() {
+	@Override
+	public synchronized long entries() {
 		return this.lastSeq;
 	}
 
-	boolean keyed() {
+	@Override
+	public boolean keyed() {
 		return this.chain.keyed();
 	}
 

@@ -33,7 +33,7 @@ final class AuditReader {
 	 * @param limit at most this many (the newest of them)
 	 * @return the entries, oldest first
 	 */
-	static List<Map<String, Object>> read(AuditLog log, Predicate<Map<String, Object>> filter, int limit) {
+	static List<Map<String, Object>> read(AuditStore log, Predicate<Map<String, Object>> filter, int limit) {
 		ArrayDeque<Map<String, Object>> result = new ArrayDeque<>();
 		List<InputStream> files;
 		try {

@@ -63,7 +63,7 @@ public class AuditTrail extends AbstractHealthIndicator
 
 	private static final Logger logger = LoggerFactory.getLogger(AuditTrail.class);
 
-	private final AuditLog log;
+	private final AuditStore log;
 
 	private final StateRepository repository;
 
@@ -87,14 +87,33 @@ public class AuditTrail extends AbstractHealthIndicator
 
 	AuditTrail(StorageProperties storage, SecurityProperties security, Clock clock, MeterRegistry registry,
 			StateRepository repository, StorageIo io) {
+		this(storage, security, clock, registry, repository, io, (javax.sql.DataSource) null);
+	}
+
+	/**
+	 * @param dataSource the database of a store replicas share, where the chain is kept
+	 * too ({@link PostgresAuditLog}); {@code null} for the file store's log
+	 */
+	@org.springframework.beans.factory.annotation.Autowired
+	AuditTrail(StorageProperties storage, SecurityProperties security, Clock clock, MeterRegistry registry,
+			StateRepository repository, StorageIo io,
+			org.springframework.beans.factory.ObjectProvider<javax.sql.DataSource> dataSources) {
+		this(storage, security, clock, registry, repository, io,
+				(repository.shared() && dataSources != null) ? dataSources.getObject() : null);
+	}
+
+	private AuditTrail(StorageProperties storage, SecurityProperties security, Clock clock, MeterRegistry registry,
+			StateRepository repository, StorageIo io, javax.sql.DataSource dataSource) {
 		Path dataDir = storage.dataDir().toAbsolutePath().normalize();
 		Path dir = dataDir.resolve("audit");
 		AuditChain chain = new AuditChain(key(security.auditKeyFile(), dataDir));
 		// once entries are durable, the versions pruning held back for them can go;
 		// half the states' free-space margin is kept for the log, so writes are refused
 		// before their audit could be
-		this.log = new AuditLog(dir, io, security.auditMaxFileSize().toBytes(), security.auditMaxFiles(),
-				storage.minFreeSpace().toBytes() / 2, security.auditFlushInterval(), chain, repository::pruneHeldBack);
+		this.log = (dataSource != null) ? new PostgresAuditLog(dataSource, chain, security.auditFlushInterval())
+				: new AuditLog(dir, io, security.auditMaxFileSize().toBytes(), security.auditMaxFiles(),
+						storage.minFreeSpace().toBytes() / 2, security.auditFlushInterval(), chain,
+						repository::pruneHeldBack);
 		if (!chain.keyed()) {
 			logger.warn("The audit chain is not keyed: set statekeeper.security.audit-key-file (outside the data "
 					+ "directory) so that nobody who can write the data directory can rewrite it");

@@ -339,6 +339,11 @@ class ReplicasIT {
 		load.assertNothingAcknowledgedWasLost(a);
 		load.assertNothingAcknowledgedWasLost(b);
 		assertThat(a.managementGet("/actuator/health/readiness")).contains("\"UP\"");
+		// the audit entries queued while the database was gone went in once it was back
+		int writes = load.acknowledged.get();
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> entries(a).stream().filter((entry) -> "success".equals(entry.get("outcome"))).count(),
+					(count) -> count == writes);
 	}
 
 	@Test
@@ -360,6 +365,68 @@ class ReplicasIT {
 		// and a replica started afterwards serves the same states
 		RunningService c = replica();
 		assertThat(text(c.get("/api/v1/states"))).contains("load-0", "load-1", "load-7");
+	}
+
+	@Test
+	void theAuditTrailIsOneChainWhicheverReplicaWroteAndABreakIsFound() throws Exception {
+		byte[] key = new byte[32];
+		new java.security.SecureRandom().nextBytes(key);
+		Path keyFile = java.nio.file.Files.writeString(this.dir.resolve("audit.key"),
+				java.util.Base64.getEncoder().encodeToString(key));
+		String keyed = "statekeeper.security.audit-key-file=" + keyFile;
+		RunningService a = replica(keyed);
+		RunningService b = replica(keyed);
+		Load load = new Load(List.of(a::api, b::api, a::api, b::api));
+		try (load) {
+			load.awaitAcknowledged(40);
+		}
+		// a refused write is audited at once
+		assertThat(a.put("/api/v1/states/load-0", Counters.state(0), "If-Match", "\"999\"").statusCode())
+			.isEqualTo(412);
+		int writes = load.acknowledged.get();
+		// successful writes are group-committed within the flush interval
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> entries(b).stream().filter((entry) -> "success".equals(entry.get("outcome"))).count(),
+					(count) -> count == writes);
+		List<Map<String, Object>> chain = entries(a);
+		// one chain: numbered without a gap, each naming the one before, both replicas in
+		// it
+		String prev = "0".repeat(64);
+		for (int i = 0; i < chain.size(); i++) {
+			Map<String, Object> entry = chain.get(i);
+			assertThat(((Number) entry.get("seq")).longValue()).isEqualTo(i + 1);
+			assertThat(entry.get("prev")).isEqualTo(prev);
+			assertThat(entry.get("mac")).isEqualTo("hmac-sha256");
+			prev = (String) entry.get("hash");
+		}
+		assertThat(chain).anySatisfy((entry) -> assertThat(entry.get("reason")).isEqualTo("precondition-failed"));
+		// every acknowledged revision is in it exactly once
+		Set<String> written = ConcurrentHashMap.newKeySet();
+		for (Map<String, Object> entry : chain) {
+			if ("success".equals(entry.get("outcome"))) {
+				assertThat(written.add(entry.get("state") + "@" + entry.get("revision"))).isTrue();
+			}
+		}
+		assertThat(written).hasSize(writes);
+		// a replica that starts verifies the chain: intact, then edited behind its back
+		assertThat(replica(keyed).managementGet("/actuator/health")).contains("\"chainIntact\":true");
+		try (Connection connection = DriverManager.getConnection(this.url, "postgres", null);
+				Statement statement = connection.createStatement()) {
+			assertThat(statement.executeUpdate("UPDATE audit SET line = replace(line, '\"outcome\":\"success\"', "
+					+ "'\"outcome\":\"rejected\"') WHERE seq = 3"))
+				.isOne();
+		}
+		assertThat(replica(keyed).managementGet("/actuator/health")).contains("\"chainIntact\":false")
+			.contains("entry 3: hash mismatch");
+	}
+
+	private static List<Map<String, Object>> entries(RunningService replica) {
+		HttpResponse<byte[]> response = replica.get("/api/v1/audit?limit=100000");
+		assertThat(response.statusCode()).isEqualTo(200);
+		return tools.jackson.databind.json.JsonMapper.builder()
+			.build()
+			.readValue(response.body(), new tools.jackson.core.type.TypeReference<List<Map<String, Object>>>() {
+			});
 	}
 
 }
