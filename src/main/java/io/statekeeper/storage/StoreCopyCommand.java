@@ -16,6 +16,8 @@ import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.jdbc.DataSourceBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
+import io.statekeeper.audit.AuditChainCopy;
+
 /**
  * {@code statekeeper copy <from> <to>}: moves states between engines with
  * {@link StoreCopy}. Each side is a data directory (the file store; the service must be
@@ -24,6 +26,9 @@ import org.springframework.context.ConfigurableApplicationContext;
  * the environment, {@code application.yaml}): {@code spring.datasource.username} and
  * {@code .password} for the database, {@code statekeeper.encryption.*} to read and write
  * encrypted versions, {@code statekeeper.storage.on-corruption}.
+ * <p>
+ * The audit chain goes along ({@link AuditChainCopy}) into an empty chain of the target,
+ * with {@code statekeeper.security.audit-key-file}'s key.
  * <p>
  * Exit status: 0 when every state was copied (or already there) and verified, 1 when the
  * target differs or a version did not read back, 2 for a usage error.
@@ -71,6 +76,8 @@ public final class StoreCopyCommand {
 						out.println("the source's damaged files were moved to its quarantine directory: "
 								+ from.repository.status().quarantined());
 					}
+					out.println(AuditChainCopy.copy(from.audit, to.audit,
+							binder.bind("statekeeper.security.audit-key-file", Path.class).orElse(null)));
 					return result.complete() ? 0 : 1;
 				}
 				finally {
@@ -97,13 +104,13 @@ public final class StoreCopyCommand {
 			PostgresStorageConfiguration.migrate(dataSource);
 			return new Side(store.replaceAll("//[^@/]*@", "//"),
 					() -> new PostgresStateRepository(dataSource, properties(storage, Path.of("."), keepAll), cipher),
-					dataSource);
+					dataSource, new AuditChainCopy.Side(null, dataSource));
 		}
 		Path dataDir = Path.of(store);
 		return new Side(dataDir.toAbsolutePath().toString(),
 				() -> new FileStateRepository(properties(storage, dataDir, keepAll), new StorageIo(), Clock.systemUTC(),
 						new SimpleMeterRegistry(), cipher),
-				null);
+				null, new AuditChainCopy.Side(dataDir, null));
 	}
 
 	private static StorageProperties properties(StorageProperties base, Path dataDir, int backupsKept) {
@@ -120,9 +127,13 @@ public final class StoreCopyCommand {
 
 		private final AutoCloseable pool;
 
+		private final AuditChainCopy.Side audit;
+
 		private StateRepository repository;
 
-		Side(String description, java.util.function.Supplier<StateRepository> opener, AutoCloseable pool) {
+		Side(String description, java.util.function.Supplier<StateRepository> opener, AutoCloseable pool,
+				AuditChainCopy.Side audit) {
+			this.audit = audit;
 			this.description = description;
 			this.opener = opener;
 			this.pool = pool;

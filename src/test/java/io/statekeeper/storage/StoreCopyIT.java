@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.postgresql.ds.PGSimpleDataSource;
 
 import io.statekeeper.PostgresServer;
+import io.statekeeper.RunningService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -205,6 +206,33 @@ class StoreCopyIT {
 		Run run = copy(this.url, this.url);
 		assertThat(run.status()).isEqualTo(2);
 		assertThat(run.output()).contains("usage: statekeeper copy <from> <to>");
+	}
+
+	@Test
+	void theAuditTrailGoesAlongIntoAnEmptyChainOnce() throws Exception {
+		Path source = this.dir.resolve("service-data");
+		try (RunningService service = RunningService.start(source)) {
+			assertThat(service.put("/api/v1/states/prod", state("one")).statusCode()).isEqualTo(201);
+			assertThat(service.put("/api/v1/states/prod", state("two"), "If-Match", "\"7\"").statusCode())
+				.isEqualTo(412);
+			assertThat(service.put("/api/v1/states/prod", state("two")).statusCode()).isEqualTo(200);
+		}
+		Run there = copy(source.toString(), this.url);
+		assertThat(there.status()).as(there.output()).isZero();
+		assertThat(there.output()).contains("audit: copied 3 entries into a new chain");
+		try (RunningService replica = RunningService.start(this.dir.resolve("replica"),
+				"statekeeper.storage.type=postgresql", "spring.datasource.url=" + this.url,
+				"spring.datasource.username=postgres")) {
+			String audit = RunningService.text(replica.get("/api/v1/audit"));
+			assertThat(audit).contains("\"seq\":3").contains("\"reason\":\"precondition-failed\"");
+			assertThat(replica.managementGet("/actuator/health")).contains("\"chainIntact\":true");
+		}
+		assertThat(copy(source.toString(), this.url).output())
+			.contains("audit: the target's chain already has 3 entries; left as it is");
+		Path back = this.dir.resolve("back");
+		Run home = copy(this.url, back.toString());
+		assertThat(home.output()).contains("audit: copied 3 entries into a new chain");
+		assertThat(Files.readString(back.resolve("audit").resolve("audit.log"))).contains("precondition-failed");
 	}
 
 }
