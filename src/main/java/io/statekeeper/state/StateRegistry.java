@@ -204,7 +204,9 @@ final class StateRegistry {
 
 		/**
 		 * The client lock on this state ({@link StateLocks}), {@code null} when unlocked;
-		 * written under {@link #lock}, read without it.
+		 * written under {@link #lock}, read without it. With a shared store it is what
+		 * the last read-through saw (a reader may set it too): every decision on it reads
+		 * through again under {@link #lock} first.
 		 */
 		volatile StoredLock heldLock;
 

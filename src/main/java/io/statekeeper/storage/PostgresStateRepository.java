@@ -5,13 +5,11 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.TreeMap;
 import java.util.function.Function;
 
 import javax.sql.DataSource;
@@ -194,7 +192,7 @@ public class PostgresStateRepository implements StateRepository {
 				try (ResultSet row = select.executeQuery()) {
 					row.next();
 					Instant now = row.getTimestamp(1).toInstant();
-					StoredLock lock = (row.getString(4) != null) ? lock(row, 4, now) : null;
+					StoredLock lock = (row.getString(4) != null) ? PostgresLocks.lock(row, 4, now) : null;
 					long last = row.getLong(2);
 					if (row.wasNull()) {
 						return new SharedState(never(name), lock, now);
@@ -209,7 +207,7 @@ public class PostgresStateRepository implements StateRepository {
 	public List<SharedState> reloadAll(Function<String, StoredVersion> known) {
 		return transaction("load the states", true, (connection) -> {
 			Instant now = now(connection);
-			Map<String, StoredLock> locks = locks(connection, now);
+			Map<String, StoredLock> locks = PostgresLocks.all(connection, now);
 			List<SharedState> states = new ArrayList<>();
 			try (PreparedStatement select = connection
 				.prepareStatement("SELECT name, last_revision, current_revision FROM states ORDER BY name");
@@ -352,7 +350,7 @@ public class PostgresStateRepository implements StateRepository {
 					+ "current revision is " + row.current() + ", this write expected " + expected);
 		}
 		if (fence.checked()) {
-			String held = lockId(connection, name);
+			String held = PostgresLocks.id(connection, name);
 			if (!Objects.equals(held, fence.lockId())) {
 				throw new StorageException(StorageException.Reason.CONFLICT, "The lock of '" + name + "' changed "
 						+ "underneath: it is " + held + ", this write was admitted under " + fence.lockId());
@@ -403,58 +401,7 @@ public class PostgresStateRepository implements StateRepository {
 
 	@Override
 	public Map<String, StoredLock> loadLocks() {
-		return transaction("load the locks", true, (connection) -> locks(connection, now(connection)));
-	}
-
-	private static Map<String, StoredLock> locks(Connection connection, Instant now) throws SQLException {
-		Map<String, StoredLock> locks = new TreeMap<>();
-		try (PreparedStatement select = connection
-			.prepareStatement("SELECT name, id, info, sha256, acquired_at, expires_at FROM locks");
-				ResultSet rows = select.executeQuery()) {
-			while (rows.next()) {
-				locks.put(rows.getString(1), lock(rows, 1, now));
-			}
-		}
-		return locks;
-	}
-
-	private static StoredLock lock(Connection connection, String name, Instant now) throws SQLException {
-		try (PreparedStatement select = connection
-			.prepareStatement("SELECT name, id, info, sha256, acquired_at, expires_at FROM locks WHERE name = ?")) {
-			select.setString(1, name);
-			try (ResultSet row = select.executeQuery()) {
-				return row.next() ? lock(row, 1, now) : null;
-			}
-		}
-	}
-
-	/**
-	 * A lock row (name, id, info, sha256, acquired_at, expires_at from column
-	 * {@code first} on), verified: a damaged one is a lock no client holds, never no
-	 * lock.
-	 */
-	private static StoredLock lock(ResultSet row, int first, Instant now) throws SQLException {
-		String name = row.getString(first);
-		byte[] info = row.getBytes(first + 2);
-		if (!Sha256.hex(info).equals(row.getString(first + 3))) {
-			logger.warn("The lock of '{}' failed verification; it is held by '{}'", name, StoredLock.DAMAGED_ID);
-			return StoredLock.damaged(name, now);
-		}
-		return new StoredLock(name, row.getString(first + 1), info, row.getTimestamp(first + 4).toInstant(),
-				row.getTimestamp(first + 5).toInstant());
-	}
-
-	private static String lockId(Connection connection, String name) throws SQLException {
-		try (PreparedStatement select = connection
-			.prepareStatement("SELECT id, info, sha256 FROM locks WHERE name = ?")) {
-			select.setString(1, name);
-			try (ResultSet row = select.executeQuery()) {
-				if (!row.next()) {
-					return null;
-				}
-				return Sha256.hex(row.getBytes(2)).equals(row.getString(3)) ? row.getString(1) : StoredLock.DAMAGED_ID;
-			}
-		}
+		return transaction("load the locks", true, (connection) -> PostgresLocks.all(connection, now(connection)));
 	}
 
 	@Override
@@ -486,30 +433,17 @@ public class PostgresStateRepository implements StateRepository {
 		transaction(((lock != null) ? "write" : "remove") + " the lock of '" + name + "'", (connection) -> {
 			lockRow(connection, name);
 			if (compare) {
-				String held = lockId(connection, name);
+				String held = PostgresLocks.id(connection, name);
 				if (!Objects.equals(held, expectedId)) {
 					throw new StorageException(StorageException.Reason.CONFLICT,
 							"The lock of '" + name + "' changed underneath: it is " + held + ", not " + expectedId);
 				}
 			}
 			if (lock == null) {
-				try (PreparedStatement delete = connection.prepareStatement("DELETE FROM locks WHERE name = ?")) {
-					delete.setString(1, name);
-					delete.executeUpdate();
-				}
-				return null;
+				PostgresLocks.remove(connection, name);
 			}
-			try (PreparedStatement upsert = connection.prepareStatement("INSERT INTO locks (name, id, info, sha256, "
-					+ "acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-					+ "id = EXCLUDED.id, info = EXCLUDED.info, sha256 = EXCLUDED.sha256, "
-					+ "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at")) {
-				upsert.setString(1, name);
-				upsert.setString(2, lock.id());
-				upsert.setBytes(3, lock.info());
-				upsert.setString(4, Sha256.hex(lock.info()));
-				upsert.setTimestamp(5, Timestamp.from(lock.acquiredAt()));
-				upsert.setTimestamp(6, Timestamp.from(lock.expiresAt()));
-				upsert.executeUpdate();
+			else {
+				PostgresLocks.put(connection, lock);
 			}
 			return null;
 		});

@@ -11,7 +11,9 @@ import io.statekeeper.storage.StorageStatus;
 /**
  * The {@code storage} health indicator, in the readiness group. It is UP whenever the
  * store can serve reads: a full disk or a store that refuses writes shows in the details
- * (and in the metrics), because the states it holds are still served. The management port
+ * (and in the metrics), because the states it holds are still served. It is DOWN when the
+ * store cannot be read: the data-directory lock is not held, or (PostgreSQL) the database
+ * does not answer, so that the replica leaves the load balancer. The management port
  * answers anyone who reaches it, so the details carry no path and no state name: how many
  * states are damaged, not which (the state list and the logs say which).
  */
