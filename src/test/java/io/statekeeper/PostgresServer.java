@@ -67,6 +67,8 @@ public final class PostgresServer implements AutoCloseable {
 
 	}
 
+	private static final java.util.concurrent.atomic.AtomicInteger DATABASES = new java.util.concurrent.atomic.AtomicInteger();
+
 	private final Path bin;
 
 	private final Path cluster;
@@ -174,6 +176,23 @@ public final class PostgresServer implements AutoCloseable {
 
 	public int port() {
 		return this.port;
+	}
+
+	/**
+	 * Creates a database of its own for a test, named {@code prefix} and a number.
+	 * @param prefix what the name starts with
+	 * @return its JDBC URL (user {@code postgres}, trust)
+	 */
+	public String createDatabase(String prefix) {
+		String name = prefix + "_" + DATABASES.incrementAndGet();
+		try (java.sql.Connection connection = java.sql.DriverManager.getConnection(jdbcUrl(), "postgres", null);
+				java.sql.Statement statement = connection.createStatement()) {
+			statement.executeUpdate("CREATE DATABASE " + name);
+		}
+		catch (java.sql.SQLException ex) {
+			throw new IllegalStateException("Cannot create the database " + name, ex);
+		}
+		return jdbcUrl().replace("/postgres", "/" + name);
 	}
 
 	@Override

@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.time.Duration;
@@ -47,8 +46,6 @@ import static org.awaitility.Awaitility.await;
 @Tag("reliability")
 class ReplicasIT {
 
-	private static final AtomicInteger databases = new AtomicInteger();
-
 	@RegisterExtension
 	static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
@@ -60,13 +57,8 @@ class ReplicasIT {
 	private String url;
 
 	@BeforeEach
-	void database() throws SQLException {
-		String name = "replicas_" + databases.incrementAndGet();
-		try (Connection connection = DriverManager.getConnection(postgres.server().jdbcUrl(), "postgres", null);
-				Statement statement = connection.createStatement()) {
-			statement.executeUpdate("CREATE DATABASE " + name);
-		}
-		this.url = postgres.server().jdbcUrl().replace("/postgres", "/" + name);
+	void database() {
+		this.url = postgres.server().createDatabase("replicas");
 	}
 
 	@AfterEach

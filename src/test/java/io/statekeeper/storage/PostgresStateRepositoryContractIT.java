@@ -8,9 +8,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -33,8 +31,6 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PostgresStateRepositoryContractIT extends StateRepositoryContract {
 
-	private static final AtomicInteger databases = new AtomicInteger();
-
 	@RegisterExtension
 	static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
@@ -43,22 +39,12 @@ class PostgresStateRepositoryContractIT extends StateRepositoryContract {
 	PGSimpleDataSource dataSource;
 
 	@BeforeEach
-	void database() throws SQLException {
+	void database() {
 		this.server = postgres.server();
-		String name = "contract_" + databases.incrementAndGet();
-		PGSimpleDataSource admin = dataSource("postgres");
-		try (Connection connection = admin.getConnection(); Statement statement = connection.createStatement()) {
-			statement.executeUpdate("CREATE DATABASE " + name);
-		}
-		this.dataSource = dataSource(name);
-		Flyway.configure().dataSource(this.dataSource).locations("classpath:db/migration/postgresql").load().migrate();
-	}
-
-	private PGSimpleDataSource dataSource(String database) {
-		PGSimpleDataSource source = new PGSimpleDataSource();
-		source.setUrl(this.server.jdbcUrl().replace("/postgres", "/" + database));
-		source.setUser("postgres");
-		return source;
+		this.dataSource = new PGSimpleDataSource();
+		this.dataSource.setUrl(this.server.createDatabase("contract"));
+		this.dataSource.setUser("postgres");
+		PostgresStorageConfiguration.migrate(this.dataSource);
 	}
 
 	@Override

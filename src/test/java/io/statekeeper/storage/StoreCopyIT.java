@@ -6,13 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -38,8 +35,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Tag("reliability")
 class StoreCopyIT {
 
-	private static final AtomicInteger databases = new AtomicInteger();
-
 	@RegisterExtension
 	static final PostgresServer.PerClass postgres = new PostgresServer.PerClass();
 
@@ -51,13 +46,8 @@ class StoreCopyIT {
 	private PGSimpleDataSource dataSource;
 
 	@BeforeEach
-	void database() throws SQLException {
-		String name = "copy_" + databases.incrementAndGet();
-		try (Connection connection = DriverManager.getConnection(postgres.server().jdbcUrl(), "postgres", null);
-				Statement statement = connection.createStatement()) {
-			statement.executeUpdate("CREATE DATABASE " + name);
-		}
-		this.url = postgres.server().jdbcUrl().replace("/postgres", "/" + name);
+	void database() {
+		this.url = postgres.server().createDatabase("copy");
 		this.dataSource = new PGSimpleDataSource();
 		this.dataSource.setUrl(this.url);
 		this.dataSource.setUser("postgres");
