@@ -87,9 +87,9 @@ public class PostgresStateRepository implements StateRepository {
 	 * what was committed when it began, and reads take no transaction round trips); any
 	 * SQL failure is a storage failure, nothing committed.
 	 */
-	private <T> T transaction(String action, boolean readOnly, SqlWork<T> work) {
+	private <T> T transaction(String action, boolean autocommit, SqlWork<T> work) {
 		try (Connection connection = this.dataSource.getConnection()) {
-			if (readOnly) {
+			if (autocommit) {
 				return work.run(connection);
 			}
 			connection.setAutoCommit(false);
@@ -110,6 +110,11 @@ public class PostgresStateRepository implements StateRepository {
 
 	private <T> T transaction(String action, SqlWork<T> work) {
 		return transaction(action, false, work);
+	}
+
+	/** Statements in autocommit: each commits (or reads) on its own. */
+	private <T> T statements(String action, SqlWork<T> work) {
+		return transaction(action, true, work);
 	}
 
 	/**
@@ -155,7 +160,7 @@ public class PostgresStateRepository implements StateRepository {
 	 */
 	@Override
 	public List<LoadedState> loadAll() {
-		transaction("check the encryption keys", true, (connection) -> {
+		statements("check the encryption keys", (connection) -> {
 			try (PreparedStatement select = connection
 				.prepareStatement("SELECT DISTINCT key FROM versions WHERE key IS NOT NULL");
 					ResultSet rows = select.executeQuery()) {
@@ -183,7 +188,7 @@ public class PostgresStateRepository implements StateRepository {
 	 */
 	@Override
 	public SharedState reload(String name, StoredVersion known) {
-		return transaction("read '" + name + "'", true, (connection) -> {
+		return statements("read '" + name + "'", (connection) -> {
 			try (PreparedStatement select = connection.prepareStatement("SELECT statement_timestamp(), "
 					+ "s.last_revision, s.current_revision, l.name, l.id, l.info, l.sha256, l.acquired_at, l.expires_at "
 					+ "FROM (VALUES (?)) AS n (name) LEFT JOIN states s ON s.name = n.name "
@@ -205,7 +210,7 @@ public class PostgresStateRepository implements StateRepository {
 
 	@Override
 	public List<SharedState> reloadAll(Function<String, StoredVersion> known) {
-		return transaction("load the states", true, (connection) -> {
+		return statements("load the states", (connection) -> {
 			Instant now = now(connection);
 			Map<String, StoredLock> locks = PostgresLocks.all(connection, now);
 			List<SharedState> states = new ArrayList<>();
@@ -264,7 +269,7 @@ public class PostgresStateRepository implements StateRepository {
 
 	@Override
 	public List<VersionHeader> versions(String name) {
-		return transaction("list the versions of '" + name + "'", true, (connection) -> {
+		return statements("list the versions of '" + name + "'", (connection) -> {
 			Long current = currentRevision(connection, name);
 			return (current != null) ? PostgresVersions.headers(connection, name, current) : List.of();
 		});
@@ -272,7 +277,7 @@ public class PostgresStateRepository implements StateRepository {
 
 	@Override
 	public StoredVersion readVersion(String name, long revision) {
-		return transaction("read revision " + revision + " of '" + name + "'", true, (connection) -> {
+		return statements("read revision " + revision + " of '" + name + "'", (connection) -> {
 			if (!PostgresVersions.exists(connection, name, revision)) {
 				return null;
 			}
@@ -287,104 +292,92 @@ public class PostgresStateRepository implements StateRepository {
 
 	// ------------------------------------------------------------------ writes
 
+	/**
+	 * {@inheritDoc}
+	 * <p>
+	 * Here the caller's last word runs first (nothing is in the database before the one
+	 * statement that commits the write), then {@link #commit}.
+	 */
 	@Override
 	public VersionHeader write(String name, VersionHeader previous, long revision, ChecksummedBody body,
 			Instant updatedAt, VersionHeader.Audit audit, LockFence fence, Runnable beforePublish) {
 		StateName.require(name);
-		return transaction("write revision " + revision + " of '" + name + "'", (connection) -> {
-			Row row = lockRow(connection, name);
-			checkUnchanged(connection, name, row, previous, revision, fence);
-			return commit(connection, this.versions.row(name, revision, body, updatedAt, false, audit), beforePublish);
-		});
+		PostgresVersions.Row version = this.versions.row(name, revision, body, updatedAt, false, audit);
+		beforePublish.run();
+		return commit(version, previous, fence);
 	}
 
 	@Override
 	public VersionHeader delete(String name, VersionHeader previous, long revision, Instant deletedAt,
 			VersionHeader.Audit audit, LockFence fence) {
 		StateName.require(name);
-		return transaction("delete '" + name + "' as revision " + revision, (connection) -> {
-			Row row = lockRow(connection, name);
-			checkUnchanged(connection, name, row, previous, revision, fence);
-			return commit(connection,
-					this.versions.row(name, revision, ChecksummedBody.of(new byte[0]), deletedAt, true, audit), () -> {
-					});
-		});
+		return commit(this.versions.row(name, revision, ChecksummedBody.of(new byte[0]), deletedAt, true, audit),
+				previous, fence);
 	}
 
-	/** A state's row as its writer found it, locked until the transaction ends. */
-	private record Row(long last, Long current) {
+	/**
+	 * Commits a version in one statement (autocommit: its COMMIT is the statement's own
+	 * round trip): it moves the state's row to the new revision only if the row is still
+	 * at {@code previous}, the revision was never used, and its lock is the fence's
+	 * (taking the row lock, so that another replica's write or lock change waits, then
+	 * finds the row moved); only then inserts the version (the primary key refuses a
+	 * revision committed before) and prunes beyond {@code backups-kept} (and what
+	 * retention holds). A row that moved meanwhile commits nothing: a conflict.
+	 */
+	private VersionHeader commit(PostgresVersions.Row version, VersionHeader previous, LockFence fence) {
+		VersionHeader header = version.header();
+		String name = header.name();
+		return statements("write revision " + header.revision() + " of '" + name + "'", (connection) -> {
+			if (previous == null) {
+				// a name never stored (or only ever refused) has no row to move yet
+				try (PreparedStatement insert = connection.prepareStatement(
+						"INSERT INTO states (name, last_revision) VALUES (?, 0) ON CONFLICT (name) DO NOTHING")) {
+					insert.setString(1, name);
+					insert.executeUpdate();
+				}
+			}
+			int committed;
+			try (PreparedStatement statement = connection.prepareStatement("WITH moved AS (UPDATE states SET "
+					+ "last_revision = ?, current_revision = ? WHERE name = ? AND current_revision IS NOT DISTINCT FROM "
+					+ "?::bigint AND last_revision < ? AND (?::boolean OR lock_id IS NOT DISTINCT FROM ?::text) "
+					+ "RETURNING name), pruned AS (DELETE FROM versions WHERE name = (SELECT name FROM moved) AND "
+					+ "revision < ? AND revision < ? AND revision NOT IN (SELECT revision FROM versions WHERE name = ? "
+					+ "AND revision < ? ORDER BY revision DESC LIMIT ?)) INSERT INTO versions ("
+					+ PostgresVersions.COLUMNS + ") SELECT " + PostgresVersions.VALUES + " FROM moved")) {
+				int at = 1;
+				statement.setLong(at++, header.revision());
+				statement.setLong(at++, header.revision());
+				statement.setString(at++, name);
+				statement.setObject(at++, (previous != null) ? previous.revision() : null, java.sql.Types.BIGINT);
+				statement.setLong(at++, header.revision());
+				statement.setBoolean(at++, !fence.checked());
+				statement.setString(at++, fence.lockId());
+				statement.setLong(at++, header.revision());
+				statement.setLong(at++, this.retention.firstRetained(name));
+				statement.setString(at++, name);
+				statement.setLong(at++, header.revision());
+				statement.setInt(at++, this.versionsKept);
+				PostgresVersions.bind(statement, at, version);
+				committed = statement.executeUpdate();
+			}
+			if (committed != 1) {
+				throw new StorageException(StorageException.Reason.CONFLICT, "'" + name + "' changed underneath: "
+						+ "its revision or its lock is no longer what this write was decided on; nothing committed");
+			}
+			return header;
+		});
 	}
 
 	/**
 	 * Locks a state's row (creating it for a new name): the one mutex per state that
 	 * every replica's writes and lock changes take.
 	 */
-	private static Row lockRow(Connection connection, String name) throws SQLException {
-		Row row = selectForUpdate(connection, name);
-		if (row != null) {
-			return row;
-		}
-		try (PreparedStatement insert = connection
-			.prepareStatement("INSERT INTO states (name, last_revision) VALUES (?, 0) ON CONFLICT (name) DO NOTHING")) {
+	private static void lockRow(Connection connection, String name) throws SQLException {
+		try (PreparedStatement insert = connection.prepareStatement("INSERT INTO states (name, last_revision) "
+				+ "VALUES (?, 0) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name")) {
 			insert.setString(1, name);
 			insert.executeUpdate();
 		}
-		return selectForUpdate(connection, name);
-	}
-
-	private static Row selectForUpdate(Connection connection, String name) throws SQLException {
-		try (PreparedStatement select = connection
-			.prepareStatement("SELECT last_revision, current_revision FROM states WHERE name = ? FOR UPDATE")) {
-			select.setString(1, name);
-			try (ResultSet row = select.executeQuery()) {
-				return row.next() ? new Row(row.getLong(1), revision(row, 2)) : null;
-			}
-		}
-	}
-
-	private static void checkUnchanged(Connection connection, String name, Row row, VersionHeader previous,
-			long revision, LockFence fence) throws SQLException {
-		Long expected = (previous != null) ? previous.revision() : null;
-		if (!Objects.equals(row.current(), expected) || revision <= row.last()) {
-			throw new StorageException(StorageException.Reason.CONFLICT, "'" + name + "' changed underneath: its "
-					+ "current revision is " + row.current() + ", this write expected " + expected);
-		}
-		if (fence.checked()) {
-			String held = PostgresLocks.id(connection, name);
-			if (!Objects.equals(held, fence.lockId())) {
-				throw new StorageException(StorageException.Reason.CONFLICT, "The lock of '" + name + "' changed "
-						+ "underneath: it is " + held + ", this write was admitted under " + fence.lockId());
-			}
-		}
-	}
-
-	/**
-	 * In one statement: inserts the version (the primary key refuses a revision committed
-	 * before), makes it current, and prunes beyond {@code backups-kept} (and what
-	 * retention holds); then the caller's last word, before COMMIT: a throw rolls back.
-	 */
-	private VersionHeader commit(Connection connection, PostgresVersions.Row version, Runnable beforePublish)
-			throws SQLException {
-		VersionHeader header = version.header();
-		try (PreparedStatement statement = connection.prepareStatement("WITH inserted AS (INSERT INTO versions ("
-				+ PostgresVersions.COLUMNS + ") VALUES (" + PostgresVersions.VALUES + ")), "
-				+ "pruned AS (DELETE FROM versions WHERE name = ? AND revision < ? AND revision < ? AND revision NOT IN "
-				+ "(SELECT revision FROM versions WHERE name = ? AND revision < ? ORDER BY revision DESC LIMIT ?)) "
-				+ "UPDATE states SET last_revision = ?, current_revision = ? WHERE name = ?")) {
-			int at = PostgresVersions.bind(statement, 1, version);
-			statement.setString(at++, header.name());
-			statement.setLong(at++, header.revision());
-			statement.setLong(at++, this.retention.firstRetained(header.name()));
-			statement.setString(at++, header.name());
-			statement.setLong(at++, header.revision());
-			statement.setInt(at++, this.versionsKept);
-			statement.setLong(at++, header.revision());
-			statement.setLong(at++, header.revision());
-			statement.setString(at, header.name());
-			statement.executeUpdate();
-		}
-		beforePublish.run();
-		return header;
 	}
 
 	private static Long currentRevision(Connection connection, String name) throws SQLException {
@@ -401,7 +394,7 @@ public class PostgresStateRepository implements StateRepository {
 
 	@Override
 	public Map<String, StoredLock> loadLocks() {
-		return transaction("load the locks", true, (connection) -> PostgresLocks.all(connection, now(connection)));
+		return statements("load the locks", (connection) -> PostgresLocks.all(connection, now(connection)));
 	}
 
 	@Override
@@ -444,6 +437,12 @@ public class PostgresStateRepository implements StateRepository {
 			}
 			else {
 				PostgresLocks.put(connection, lock);
+			}
+			// the id on the state's row too, which a write checks as it moves the row
+			try (PreparedStatement mark = connection.prepareStatement("UPDATE states SET lock_id = ? WHERE name = ?")) {
+				mark.setString(1, (lock != null) ? lock.id() : null);
+				mark.setString(2, name);
+				mark.executeUpdate();
 			}
 			return null;
 		});

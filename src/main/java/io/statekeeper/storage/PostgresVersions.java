@@ -41,8 +41,9 @@ final class PostgresVersions {
 	static final String COLUMNS = "name, revision, deleted, body, sha256, size, updated_at, audit, key, plain_sha256, "
 			+ "plain_size";
 
-	/** {@link #COLUMNS}' placeholders. */
-	static final String VALUES = "?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?";
+	/** {@link #COLUMNS}' placeholders, typed (they are selected, not given as VALUES). */
+	static final String VALUES = "?::text, ?::bigint, ?::boolean, ?::bytea, ?::text, ?::bigint, ?::timestamptz, "
+			+ "?::jsonb, ?::text, ?::text, ?::bigint";
 
 	/** A version as it is stored: its header, and its bytes (encrypted with a key). */
 	record Row(VersionHeader header, byte[] stored) {
