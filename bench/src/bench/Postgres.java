@@ -98,17 +98,22 @@ final class Postgres {
 			System.out.println();
 			System.out.println("== PostgreSQL engine: writes/s, 1 KiB states, distinct states per client; "
 					+ "jdbc: the floor's transaction, a row per thread");
-			System.out.printf("%-7s %7s %7s %7s %7s | %7s %7s%n", "clients", "jdbc", "pg", "file", "etcd", "pg/etcd",
-					"pg/file");
+			System.out.printf("%-7s %7s %7s %7s %7s | %7s %7s | %s%n", "clients", "jdbc", "pg", "file", "etcd", "pg/etcd",
+					"pg/file", "CPU per write (ms): pg service, its PostgreSQL, file service, etcd");
 			byte[] small = state(1024, 4);
 			for (int clients : new int[] { 1, 4, 16 }) {
 				double jdbc = jdbcRate(floorUrl, small, clients, seconds);
+				java.time.Duration serverBefore = serverCpu();
 				Wrk pg = database.wrk(database.putScript("pg-w" + clients, small, true), clients, seconds);
+				double serverPerWrite = serverCpu().minus(serverBefore).toNanos() / 1e6
+						/ (pg.rate() * seconds);
 				Wrk f = file.wrk(file.putScript("pg-w" + clients, small, true), clients, seconds);
 				Wrk e = (etcd != null) ? etcd.wrk(etcd.putScript("pg-w" + clients, small, true), clients, seconds) : null;
-				System.out.printf("%-7d %7.0f %7.0f %7.0f %7s | %7s %7.2f%n", clients, jdbc, pg.rate(), f.rate(),
-						(e != null) ? String.format("%.0f", e.rate()) : "-",
-						(e != null) ? String.format("%.2f", pg.rate() / e.rate()) : "-", pg.rate() / f.rate());
+				System.out.printf("%-7d %7.0f %7.0f %7.0f %7s | %7s %7.2f | %.2f, %.2f, %.2f, %s%n", clients, jdbc,
+						pg.rate(), f.rate(), (e != null) ? String.format("%.0f", e.rate()) : "-",
+						(e != null) ? String.format("%.2f", pg.rate() / e.rate()) : "-", pg.rate() / f.rate(),
+						pg.cpuPerRequest(), serverPerWrite, f.cpuPerRequest(),
+						(e != null) ? String.format("%.2f", e.cpuPerRequest()) : "-");
 			}
 		}
 		finally {
@@ -116,6 +121,17 @@ final class Postgres {
 				target.stop();
 			}
 		}
+	}
+
+	/**
+	 * CPU time all PostgreSQL server processes (postmaster and backends) have used so far:
+	 * what the database costs beside the service.
+	 */
+	static java.time.Duration serverCpu() {
+		return ProcessHandle.allProcesses()
+			.filter((process) -> process.info().command().map((command) -> command.endsWith("/postgres")).orElse(false))
+			.map((process) -> process.info().totalCpuDuration().orElse(java.time.Duration.ZERO))
+			.reduce(java.time.Duration.ZERO, java.time.Duration::plus);
 	}
 
 	/** One transaction per write: upsert the bytes, commit. Returns p50 and p99 in ms. */

@@ -82,6 +82,14 @@ class PostgresSchemaIT {
 		assertThatExceptionOfType(FlywayException.class).isThrownBy(flyway::validate)
 			.withMessageContaining("99")
 			.withMessageContaining("not resolved locally");
+		// and the service's own start-up migration (PostgresStorageConfiguration) refuses it
+		org.postgresql.ds.PGSimpleDataSource dataSource = new org.postgresql.ds.PGSimpleDataSource();
+		dataSource.setUrl(this.server.jdbcUrl());
+		dataSource.setUser("postgres");
+		assertThatExceptionOfType(FlywayException.class)
+			.isThrownBy(() -> PostgresStorageConfiguration.migrate(dataSource))
+			.withMessageContaining("99")
+			.withMessageContaining("not resolved locally");
 		try (Connection connection = connect(); Statement statement = connection.createStatement()) {
 			statement.executeUpdate("DELETE FROM flyway_schema_history WHERE version = '99'");
 		}
