@@ -82,7 +82,8 @@ class PostgresSchemaIT {
 		assertThatExceptionOfType(FlywayException.class).isThrownBy(flyway::validate)
 			.withMessageContaining("99")
 			.withMessageContaining("not resolved locally");
-		// and the service's own start-up migration (PostgresStorageConfiguration) refuses it
+		// and the service's own start-up migration (PostgresStorageConfiguration) refuses
+		// it
 		org.postgresql.ds.PGSimpleDataSource dataSource = new org.postgresql.ds.PGSimpleDataSource();
 		dataSource.setUrl(this.server.jdbcUrl());
 		dataSource.setUser("postgres");

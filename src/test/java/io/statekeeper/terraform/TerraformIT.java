@@ -42,7 +42,11 @@ class TerraformIT {
 	@TempDir
 	Path dir;
 
+	/** Where Terraform reads and writes the state (and the tests look). */
 	RunningService service;
+
+	/** Where Terraform locks it: the same service, or another replica. */
+	RunningService lockService;
 
 	Path work;
 
@@ -55,9 +59,24 @@ class TerraformIT {
 
 	@AfterEach
 	void stop() {
+		if (this.lockService != null && this.lockService != this.service) {
+			this.lockService.close();
+		}
 		if (this.service != null) {
 			this.service.close();
 		}
+	}
+
+	/** Starts the service (a subclass may start it on another engine). */
+	RunningService start(String name, String... properties) {
+		return RunningService.start(this.dir.resolve(name), properties);
+	}
+
+	/**
+	 * The service Terraform locks at: this one (a subclass may start another replica).
+	 */
+	RunningService startLocks(String... properties) {
+		return this.service;
 	}
 
 	private static Path terraform() {
@@ -71,14 +90,16 @@ class TerraformIT {
 	}
 
 	private void serve(String... properties) throws IOException {
-		this.service = RunningService.start(this.dir.resolve("data"), properties);
+		this.service = start("data", properties);
+		this.lockService = startLocks(properties);
 		String base = this.service.api("/terraform/states/infra").toString();
+		String locks = this.lockService.api("/terraform/states/infra").toString();
 		Files.writeString(this.work.resolve("main.tf"), """
 				terraform {
 				  backend "http" {
 				    address        = "%1$s"
-				    lock_address   = "%1$s/lock"
-				    unlock_address = "%1$s/lock"
+				    lock_address   = "%2$s/lock"
+				    unlock_address = "%2$s/lock"
 				  }
 				}
 
@@ -102,7 +123,7 @@ class TerraformIT {
 				output "n" {
 				  value = terraform_data.step.output
 				}
-				""".formatted(base));
+				""".formatted(base, locks));
 	}
 
 	/** A finished run: its exit code and everything it printed. */
