@@ -195,7 +195,7 @@ class DeploymentManifestsTests {
 				"statekeeper_bodies_memory_reserved_bytes", "statekeeper_bodies_memory_limit_bytes",
 				"statekeeper_locks_held", "statekeeper_locks_expired", "statekeeper_locks_total",
 				"statekeeper_audit_chain_intact", "statekeeper_audit_failures_total",
-				"statekeeper_security_refusals_total");
+				"statekeeper_security_refusals_total", "statekeeper_storage_conflicts_total");
 		for (String expression : expressions) {
 			Matcher matcher = metric.matcher(expression);
 			while (matcher.find()) {
