@@ -318,11 +318,12 @@ public class PostgresStateRepository implements StateRepository {
 	/**
 	 * Commits a version in one statement (autocommit: its COMMIT is the statement's own
 	 * round trip): it moves the state's row to the new revision only if the row is still
-	 * at {@code previous}, the revision was never used, and its lock is the fence's
-	 * (taking the row lock, so that another replica's write or lock change waits, then
-	 * finds the row moved); only then inserts the version (the primary key refuses a
-	 * revision committed before) and prunes beyond {@code backups-kept} (and what
-	 * retention holds). A row that moved meanwhile commits nothing: a conflict.
+	 * at {@code previous} (with no {@code previous}: no current version, or one whose row
+	 * fails its checksum, as a held state's does), the revision was never used, and its
+	 * lock is the fence's (taking the row lock, so that another replica's write or lock
+	 * change waits, then finds the row moved); only then inserts the version (the primary
+	 * key refuses a revision committed before) and prunes beyond {@code backups-kept}
+	 * (and what retention holds). A row that moved meanwhile commits nothing: a conflict.
 	 */
 	private VersionHeader commit(PostgresVersions.Row version, VersionHeader previous, LockFence fence) {
 		VersionHeader header = version.header();
@@ -338,8 +339,11 @@ public class PostgresStateRepository implements StateRepository {
 			}
 			int committed;
 			try (PreparedStatement statement = connection.prepareStatement("WITH moved AS (UPDATE states SET "
-					+ "last_revision = ?, current_revision = ? WHERE name = ? AND current_revision IS NOT DISTINCT FROM "
-					+ "?::bigint AND last_revision < ? AND (?::boolean OR lock_id IS NOT DISTINCT FROM ?::text) "
+					+ "last_revision = ?, current_revision = ? WHERE name = ? AND (current_revision IS NOT DISTINCT FROM "
+					+ "?::bigint OR (?::bigint IS NULL AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.name = "
+					+ "states.name AND v.revision = states.current_revision AND v.size = length(v.body) AND "
+					+ "v.sha256 = encode(sha256(v.body), 'hex')))) AND last_revision < ? "
+					+ "AND (?::boolean OR lock_id IS NOT DISTINCT FROM ?::text) "
 					+ "RETURNING name), pruned AS (DELETE FROM versions WHERE name = (SELECT name FROM moved) AND "
 					+ "revision < ? AND revision < ? AND revision NOT IN (SELECT revision FROM versions WHERE name = ? "
 					+ "AND revision < ? ORDER BY revision DESC LIMIT ?)) INSERT INTO versions ("
@@ -348,7 +352,9 @@ public class PostgresStateRepository implements StateRepository {
 				statement.setLong(at++, header.revision());
 				statement.setLong(at++, header.revision());
 				statement.setString(at++, name);
-				statement.setObject(at++, (previous != null) ? previous.revision() : null, java.sql.Types.BIGINT);
+				Long expected = (previous != null) ? previous.revision() : null;
+				statement.setObject(at++, expected, java.sql.Types.BIGINT);
+				statement.setObject(at++, expected, java.sql.Types.BIGINT);
 				statement.setLong(at++, header.revision());
 				statement.setBoolean(at++, !fence.checked());
 				statement.setString(at++, fence.lockId());

@@ -421,4 +421,36 @@ class ReplicasIT {
 			});
 	}
 
+	@Test
+	void aStateDamagedInTheDatabaseIsHeldOnEveryReplicaUntilAnAdminRestoresIt() throws Exception {
+		RunningService a = replica();
+		RunningService b = replica();
+		assertThat(a.put("/api/v1/states/held", Counters.state(1)).statusCode()).isEqualTo(201);
+		assertThat(a.put("/api/v1/states/held", Counters.state(2)).statusCode()).isEqualTo(200);
+		try (Connection connection = DriverManager.getConnection(this.url, "postgres", null);
+				Statement statement = connection.createStatement()) {
+			assertThat(statement.executeUpdate("UPDATE versions SET body = overlay(body placing '!'::bytea from 3 "
+					+ "for 1) WHERE name = 'held' AND revision = 2"))
+				.isOne();
+		}
+		// b never read it, c starts now: both read the row and find it damaged (a replica
+		// that already holds the verified bytes, as a does, serves them, as the file
+		// store serves from memory what it verified)
+		RunningService c = replica();
+		for (RunningService replica : List.of(b, c)) {
+			HttpResponse<byte[]> read = replica.get("/api/v1/states/held");
+			assertThat(read.statusCode()).isEqualTo(503);
+			assertThat(text(read)).contains("state-held").contains("\"validRevisions\":[1]");
+			// a write without an admin's restore is refused, and changes nothing
+			assertThat(replica.put("/api/v1/states/held", Counters.state(9)).statusCode()).isEqualTo(503);
+		}
+		// an admin restores on one replica; the others serve it
+		assertThat(b.post("/api/v1/states/held/versions/1/restore").statusCode()).isIn(200, 201);
+		assertThat(a.get("/api/v1/states/held").body()).isEqualTo(Counters.state(1));
+		HttpResponse<byte[]> restored = c.get("/api/v1/states/held");
+		assertThat(restored.statusCode()).isEqualTo(200);
+		assertThat(restored.body()).isEqualTo(Counters.state(1));
+		assertThat(restored.headers().firstValue("ETag")).hasValue("\"3\"");
+	}
+
 }
