@@ -109,6 +109,9 @@ final class AuditLog implements AuditStore {
 
 	private final Object syncLock = new Object();
 
+	/** Why an fdatasync failed, once one has: from then on nothing counts as durable. */
+	private volatile String syncFailed;
+
 	/** Per state, the newest revision a successful write of it is logged with. */
 	private final Map<String, Long> lastLogged = new HashMap<>();
 
@@ -221,6 +224,11 @@ final class AuditLog implements AuditStore {
 			if (this.durable.get().entries() >= seq) {
 				return;
 			}
+			if (this.syncFailed != null) {
+				throw new UncheckedIOException(new IOException("The audit log cannot be made durable since an "
+						+ "fdatasync failed (" + this.syncFailed + "): restart the service, which verifies the log "
+						+ "and completes it from the version headers"));
+			}
 			Head target;
 			FileChannel current;
 			synchronized (this) {
@@ -234,6 +242,14 @@ final class AuditLog implements AuditStore {
 				// rotated meanwhile: rotation forced that file before closing it
 			}
 			catch (IOException ex) {
+				// the kernel may have dropped the pages it could not write and cleared
+				// the
+				// error: a later fdatasync that succeeds would prove nothing about them
+				this.syncFailed = ex.toString();
+				logger.error(
+						"An fdatasync of the audit log failed ({}): no entry counts as durable from now on, "
+								+ "until a restart verifies the log and completes it from the version headers",
+						ex.toString());
 				throw new UncheckedIOException("Cannot fdatasync the audit log", ex);
 			}
 			advance(target);
@@ -271,6 +287,10 @@ final class AuditLog implements AuditStore {
 	 */
 	@Override
 	public void flush() {
+		if (this.syncFailed != null) {
+			// nothing can be made durable, nor pruned on its account, until a restart
+			return;
+		}
 		long pending;
 		synchronized (this) {
 			pending = this.lastSeq;
@@ -403,6 +423,11 @@ final class AuditLog implements AuditStore {
 	@Override
 	public boolean keyed() {
 		return this.chain.keyed();
+	}
+
+	@Override
+	public String durabilityLost() {
+		return this.syncFailed;
 	}
 
 	private void broken(String problem) {

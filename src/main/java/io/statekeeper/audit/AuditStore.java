@@ -52,6 +52,16 @@ interface AuditStore extends AutoCloseable {
 	/** Whether entries are sealed with a key (HMAC). */
 	boolean keyed();
 
+	/**
+	 * Why entries can no longer be proven durable in this process, {@code null} while
+	 * they can: after a failed fdatasync, a later one that succeeds proves nothing about
+	 * the pages the kernel dropped, so nothing counts as durable any more until a
+	 * restart.
+	 */
+	default String durabilityLost() {
+		return null;
+	}
+
 	@Override
 	void close();
 

@@ -128,6 +128,9 @@ public class AuditTrail extends AbstractHealthIndicator
 		Gauge.builder("statekeeper.audit.chain.intact", this.log, (log) -> (log.chainBreak() == null) ? 1 : 0)
 			.description("1 while the audit log's chain verified at start-up (no edit, gap, cut or rewrite)")
 			.register(registry);
+		Gauge.builder("statekeeper.audit.durable", this.log, (log) -> (log.durabilityLost() == null) ? 1 : 0)
+			.description("1 while audit entries can be made durable; 0 after a failed fdatasync, until a restart")
+			.register(registry);
 	}
 
 	/**
@@ -440,12 +443,17 @@ public class AuditTrail extends AbstractHealthIndicator
 	@Override
 	protected void doHealthCheck(Health.Builder builder) {
 		String broken = this.log.chainBreak();
+		String lost = this.log.durabilityLost();
 		builder.up()
 			.withDetail("entries", this.log.entries())
 			.withDetail("keyed", this.log.keyed())
-			.withDetail("chainIntact", broken == null);
+			.withDetail("chainIntact", broken == null)
+			.withDetail("durable", lost == null);
 		if (broken != null) {
 			builder.withDetail("chainBreak", broken);
+		}
+		if (lost != null) {
+			builder.withDetail("durabilityLost", "an fdatasync of the audit log failed: restart");
 		}
 	}
 

@@ -65,4 +65,33 @@ class AuditFaultTests {
 		assertThat(io.trace()).contains("OPEN_APPEND audit.log", "WRITE audit.log", "FORCE_DATA audit.log");
 	}
 
+	@Test
+	void afterAFailedFdatasyncNothingCountsAsDurableUntilARestart() {
+		FaultyStorageIo io = new FaultyStorageIo();
+		try (RunningService service = RunningService.start(this.dataDir, io, SecurityTests.tokens())) {
+			assertThat(service.put("/api/v1/states/prod", SecurityTests.STATE).statusCode()).isEqualTo(201);
+			io.fail(Op.FORCE_DATA, "audit.log", FaultyStorageIo::ioError, 1);
+			assertThat(forbiddenDelete(service)).isEqualTo(403);
+			long forced = io.trace().stream().filter((step) -> step.equals("FORCE_DATA audit.log")).count();
+			// the disk would take an fdatasync again, but a success now would prove
+			// nothing
+			// about the pages the failed one dropped: the log refuses to count on it
+			assertThat(forbiddenDelete(service)).isEqualTo(403);
+			assertThat(io.trace().stream().filter((step) -> step.equals("FORCE_DATA audit.log")).count())
+				.isEqualTo(forced);
+			String metrics = service.managementGet("/actuator/prometheus");
+			assertThat(metrics).contains("statekeeper_audit_failures_total 2.0")
+				.contains("statekeeper_audit_durable 0.0");
+			assertThat(service.managementGet("/actuator/health")).contains("\"durable\":false");
+			// states are still written: their who and what is in their version headers
+			assertThat(service.put("/api/v1/states/prod", SecurityTests.STATE).statusCode()).isEqualTo(200);
+		}
+		try (RunningService service = RunningService.start(this.dataDir, SecurityTests.tokens())) {
+			String health = service.managementGet("/actuator/health");
+			assertThat(health).contains("\"durable\":true").contains("\"chainIntact\":true");
+			String audit = text(service.get("/api/v1/audit?state=prod"));
+			assertThat(audit.split("\"action\":\"put\"", -1).length - 1).isEqualTo(2);
+		}
+	}
+
 }
