@@ -20,9 +20,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,15 +62,14 @@ import io.statekeeper.storage.StorageIo;
  * Why one class of about 500 lines: appending, the group commit, rotation, retention and
  * the anchor check all read or move the same numbered chain (its head, its files) under
  * this object's monitor; split apart, they would share that lock across classes. The
- * start-up check, which runs before anything else, is {@link AuditLogVerifier}.
+ * start-up check, which runs before anything else, is {@link AuditLogVerifier}; the
+ * files' names and order, {@link AuditFiles}.
  */
 final class AuditLog implements AuditStore {
 
 	private static final Logger logger = LoggerFactory.getLogger(AuditLog.class);
 
-	static final String CURRENT = "audit.log";
-
-	private static final Pattern ROTATED = Pattern.compile("audit-(\\d{6})\\.log");
+	private static final String CURRENT = AuditFiles.CURRENT;
 
 	static final String RETENTION = "retention";
 
@@ -224,11 +220,6 @@ final class AuditLog implements AuditStore {
 			if (this.durable.get().entries() >= seq) {
 				return;
 			}
-			if (this.syncFailed != null) {
-				throw new UncheckedIOException(new IOException("The audit log cannot be made durable since an "
-						+ "fdatasync failed (" + this.syncFailed + "): restart the service, which verifies the log "
-						+ "and completes it from the version headers"));
-			}
 			Head target;
 			FileChannel current;
 			synchronized (this) {
@@ -236,24 +227,44 @@ final class AuditLog implements AuditStore {
 				current = this.channel;
 			}
 			try {
-				this.io.forceData(current);
+				forceAndAdvance(current, target);
 			}
 			catch (ClosedChannelException ex) {
-				// rotated meanwhile: rotation forced that file before closing it
+				// rotated meanwhile: the rotation forced that file and moved the head
+				// past
+				// target
 			}
 			catch (IOException ex) {
-				// the kernel may have dropped the pages it could not write and cleared
-				// the
-				// error: a later fdatasync that succeeds would prove nothing about them
-				this.syncFailed = ex.toString();
-				logger.error(
-						"An fdatasync of the audit log failed ({}): no entry counts as durable from now on, "
-								+ "until a restart verifies the log and completes it from the version headers",
-						ex.toString());
 				throw new UncheckedIOException("Cannot fdatasync the audit log", ex);
 			}
-			advance(target);
 		}
+	}
+
+	/**
+	 * The one way entries become durable (a sync, a rotation): fdatasync, then the head
+	 * moves. After a failed fdatasync the kernel may have dropped the pages it could not
+	 * write and cleared the error, so a later one that succeeds proves nothing about
+	 * them: from the first failure on nothing counts as durable, until a restart verifies
+	 * the log and completes it from the version headers.
+	 */
+	private void forceAndAdvance(FileChannel channel, Head head) throws IOException {
+		if (this.syncFailed != null) {
+			throw new IOException("the audit log cannot be made durable since an fdatasync failed (" + this.syncFailed
+					+ "): restart the service");
+		}
+		try {
+			this.io.forceData(channel);
+		}
+		catch (ClosedChannelException ex) {
+			throw ex;
+		}
+		catch (IOException ex) {
+			this.syncFailed = ex.toString();
+			logger.error("An fdatasync of the audit log failed ({}): no entry counts as durable from now on, until "
+					+ "a restart verifies the log and completes it from the version headers", ex.toString());
+			throw ex;
+		}
+		advance(head);
 	}
 
 	private void advance(Head head) {
@@ -327,17 +338,9 @@ final class AuditLog implements AuditStore {
 					return;
 				}
 			}
-			Map<String, Object> entry = new LinkedHashMap<>();
-			entry.put("time", Instant.now().toString());
-			entry.put("token", "statekeeper");
-			entry.put("remote", "-");
-			entry.put("action", RETENTION);
-			entry.put("state", "-");
-			entry.put("revision", seqs[1]);
-			entry.put("checksum", null);
-			entry.put("outcome", "success");
-			entry.put("reason", "dropped " + oldest + " (entries " + seqs[0] + " to " + seqs[1]
-					+ ") beyond statekeeper.security.audit-max-files");
+			Map<String, Object> entry = AuditStore.entry(Instant.now(), "statekeeper", "-", RETENTION, "-", seqs[1],
+					null, "success", "dropped " + oldest + " (entries " + seqs[0] + " to " + seqs[1]
+							+ ") beyond statekeeper.security.audit-max-files");
 			sync(append(entry));
 			try {
 				this.io.delete(this.dir.resolve(oldest));
@@ -439,21 +442,7 @@ final class AuditLog implements AuditStore {
 	}
 
 	private List<Path> files() throws IOException {
-		return files(this.dir);
-	}
-
-	/** The log's files, oldest first: the rotated ones, then {@value #CURRENT}. */
-	static List<Path> files(Path dir) throws IOException {
-		List<Path> rotated = new ArrayList<>();
-		try (Stream<Path> list = Files.list(dir)) {
-			list.filter((file) -> ROTATED.matcher(file.getFileName().toString()).matches()).forEach(rotated::add);
-		}
-		rotated.sort(java.util.Comparator.comparing((file) -> file.getFileName().toString()));
-		Path current = dir.resolve(CURRENT);
-		if (Files.exists(current)) {
-			rotated.add(current);
-		}
-		return rotated;
+		return AuditFiles.list(this.dir);
 	}
 
 	private FileChannel open() throws IOException {
@@ -467,17 +456,9 @@ final class AuditLog implements AuditStore {
 	}
 
 	private void rotate() throws IOException {
-		this.io.forceData(this.channel);
-		advance(new Head(this.lastSeq, this.lastHash));
+		forceAndAdvance(this.channel, new Head(this.lastSeq, this.lastHash));
 		this.io.close(this.channel);
-		int next = 1;
-		for (String name : this.files.keySet()) {
-			Matcher matcher = ROTATED.matcher(name);
-			if (matcher.matches()) {
-				next = Math.max(next, Integer.parseInt(matcher.group(1)) + 1);
-			}
-		}
-		String rotated = String.format("audit-%06d.log", next);
+		String rotated = AuditFiles.nextRotated(this.files.keySet());
 		this.io.move(this.dir.resolve(CURRENT), this.dir.resolve(rotated));
 		this.io.fsyncDirectory(this.dir);
 		long[] seqs = this.files.remove(CURRENT);

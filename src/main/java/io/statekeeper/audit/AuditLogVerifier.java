@@ -69,7 +69,7 @@ final class AuditLogVerifier {
 		long expected = 1;
 		long firstSeq = 0;
 		long droppedThrough = 0;
-		for (Path file : AuditLog.files(this.dir)) {
+		for (Path file : AuditFiles.list(this.dir)) {
 			String name = file.getFileName().toString();
 			byte[] bytes = Files.readAllBytes(file);
 			int start = 0;
@@ -83,11 +83,11 @@ final class AuditLogVerifier {
 				byte[] line = java.util.Arrays.copyOfRange(bytes, start, end);
 				AuditChain.Checked checked = this.chain.check(line);
 				if (end == bytes.length) {
-					if (name.equals(AuditLog.CURRENT) && checked.problem() == null) {
+					if (name.equals(AuditFiles.CURRENT) && checked.problem() == null) {
 						// whole but for its newline: complete it
 						completeLastLine(file);
 					}
-					else if (name.equals(AuditLog.CURRENT)) {
+					else if (name.equals(AuditFiles.CURRENT)) {
 						quarantineTornLine(file, start, line);
 						break;
 					}

@@ -15,6 +15,25 @@ import java.util.Map;
 interface AuditStore extends AutoCloseable {
 
 	/**
+	 * An entry's members, in the order every chain writes them (before {@code seq},
+	 * {@code prev} and {@code hash}, which the chain adds).
+	 */
+	static Map<String, Object> entry(java.time.Instant time, String token, String remote, String action, String state,
+			long revision, String checksum, String outcome, String reason) {
+		Map<String, Object> entry = new java.util.LinkedHashMap<>();
+		entry.put("time", time.toString());
+		entry.put("token", token);
+		entry.put("remote", remote);
+		entry.put("action", action);
+		entry.put("state", (state.length() > 200) ? state.substring(0, 200) : state);
+		entry.put("revision", revision);
+		entry.put("checksum", checksum);
+		entry.put("outcome", outcome);
+		entry.put("reason", reason);
+		return entry;
+	}
+
+	/**
 	 * Appends one entry.
 	 * @param fields its members, in order (without {@code seq}, {@code prev},
 	 * {@code hash})

@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -404,16 +403,8 @@ public class AuditTrail extends AbstractHealthIndicator
 	 */
 	long record(Instant time, String action, String state, long revision, String checksum, String outcome,
 			String reason, String token, String remote, boolean sync) {
-		Map<String, Object> entry = new LinkedHashMap<>();
-		entry.put("time", time.toString());
-		entry.put("token", token);
-		entry.put("remote", remote);
-		entry.put("action", action);
-		entry.put("state", (state.length() > 200) ? state.substring(0, 200) : state);
-		entry.put("revision", revision);
-		entry.put("checksum", checksum);
-		entry.put("outcome", outcome);
-		entry.put("reason", reason);
+		Map<String, Object> entry = AuditStore.entry(time, token, remote, action, state, revision, checksum, outcome,
+				reason);
 		try {
 			long sequence = this.log.append(entry);
 			if (sync) {

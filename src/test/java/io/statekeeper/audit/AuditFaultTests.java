@@ -2,6 +2,7 @@ package io.statekeeper.audit;
 
 import java.net.http.HttpRequest;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Supplier;
 
 import org.junit.jupiter.api.Test;
@@ -91,6 +92,36 @@ class AuditFaultTests {
 			assertThat(health).contains("\"durable\":true").contains("\"chainIntact\":true");
 			String audit = text(service.get("/api/v1/audit?state=prod"));
 			assertThat(audit.split("\"action\":\"put\"", -1).length - 1).isEqualTo(2);
+		}
+	}
+
+	@Test
+	void noRotationCountsAsDurableAfterAFailedFdatasyncEither() {
+		FaultyStorageIo io = new FaultyStorageIo();
+		String[] properties = java.util.stream.Stream
+			.concat(java.util.Arrays.stream(SecurityTests.tokens()),
+					java.util.stream.Stream.of("statekeeper.security.audit-max-file-size=1KB"))
+			.toArray(String[]::new);
+		try (RunningService service = RunningService.start(this.dataDir, io, properties)) {
+			assertThat(service.put("/api/v1/states/prod", SecurityTests.STATE).statusCode()).isEqualTo(201);
+			io.fail(Op.FORCE_DATA, "audit.log", FaultyStorageIo::ioError, 1);
+			assertThat(forbiddenDelete(service)).isEqualTo(403);
+			int traced = io.trace().size();
+			// enough refusals to fill the 1 KB file: its rotation would fdatasync it and
+			// move
+			// the durable head, so it is refused too
+			for (int i = 0; i < 5; i++) {
+				assertThat(forbiddenDelete(service)).isEqualTo(403);
+			}
+			List<String> after = io.trace().subList(traced, io.trace().size());
+			assertThat(after).doesNotContain("FORCE_DATA audit.log")
+				.noneMatch((step) -> step.startsWith("MOVE audit-"));
+			assertThat(service.managementGet("/actuator/prometheus")).contains("statekeeper_audit_failures_total 6.0")
+				.contains("statekeeper_audit_durable 0.0");
+		}
+		try (RunningService service = RunningService.start(this.dataDir, SecurityTests.tokens())) {
+			assertThat(service.managementGet("/actuator/health")).contains("\"durable\":true")
+				.contains("\"chainIntact\":true");
 		}
 	}
 
